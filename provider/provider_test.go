@@ -1,0 +1,299 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/blang/semver"
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/integration"
+	presource "github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+)
+
+const urn = presource.URN("urn:pulumi:dev::proj::lambdacontainer:index:LambdaContainerDeployment::api")
+
+func server(t *testing.T) integration.Server {
+	t.Helper()
+	s, err := integration.NewServer(context.Background(), Name, semver.MustParse(Version), integration.WithProvider(New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// valid is a complete, valid set of inputs; each case changes one thing.
+func valid() map[string]property.Value {
+	return map[string]property.Value{
+		"function":   property.New("orders-api"),
+		"repository": property.New("orders-api"),
+		"context":    property.New("testdata/backend"),
+		"alias":      property.New("live"),
+		"verify": property.New(map[string]property.Value{
+			"http":         property.New(map[string]property.Value{"path": property.New("/health")}),
+			"expectStatus": property.New(200.0),
+		}),
+	}
+}
+
+func check(t *testing.T, edit func(m map[string]property.Value)) p.CheckResponse {
+	t.Helper()
+	in := valid()
+	edit(in)
+	resp, err := server(t).Check(p.CheckRequest{Urn: urn, Inputs: property.NewMap(in)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestCheckAcceptsValidInputsAndAppliesDefaults(t *testing.T) {
+	resp := check(t, func(map[string]property.Value) {})
+	if len(resp.Failures) != 0 {
+		t.Fatalf("unexpected failures: %v", resp.Failures)
+	}
+	for key, want := range map[string]property.Value{
+		"cache":        property.New(true),
+		"rollback":     property.New(true),
+		"keepVersions": property.New(3.0),
+		"analysis":     property.New("error"),
+	} {
+		if got := resp.Inputs.Get(key); !got.Equals(want) {
+			t.Errorf("%s = %v, want the default %v", key, got, want)
+		}
+	}
+	method := resp.Inputs.Get("verify").AsMap().Get("http").AsMap().Get("method")
+	if !method.Equals(property.New("GET")) {
+		t.Errorf("verify.http.method = %v, want GET", method)
+	}
+}
+
+func TestCheckFailures(t *testing.T) {
+	obj := func(kv ...any) property.Value {
+		m := map[string]property.Value{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1].(property.Value)
+		}
+		return property.New(m)
+	}
+	s := property.New[string]
+	cases := []struct {
+		name, property, reason string
+		edit                   func(m map[string]property.Value)
+	}{
+		{"both function sources", "function", "keep exactly one", func(m map[string]property.Value) {
+			m["functionFromStack"] = obj("stackName", s("orders"), "outputKey", s("ApiFunction"))
+		}},
+		{"no function source", "function", "set function to the Lambda function's name or ARN", func(m map[string]property.Value) {
+			delete(m, "function")
+		}},
+		{"qualified function ARN", "function", "give the unqualified function", func(m map[string]property.Value) {
+			m["function"] = s("arn:aws:lambda:us-east-1:123456789012:function:orders-api:live")
+		}},
+		{"bad function name", "function", "neither a function name", func(m map[string]property.Value) {
+			m["function"] = s("orders api")
+		}},
+		{"context missing", "context", "does not exist", func(m map[string]property.Value) {
+			m["context"] = s("testdata/nope")
+		}},
+		{"context is a file", "context", "is a file, not a directory", func(m map[string]property.Value) {
+			m["context"] = s("testdata/backend/app.py")
+		}},
+		{"no Dockerfile in context", "context", "no Dockerfile in", func(m map[string]property.Value) {
+			m["context"] = s("testdata")
+		}},
+		{"dockerfile missing", "dockerfile", "does not exist; dockerfile is relative to the context", func(m map[string]property.Value) {
+			m["dockerfile"] = s("Dockerfile.prod")
+		}},
+		{"alias all digits", "alias", "not all digits", func(m map[string]property.Value) {
+			m["alias"] = s("42")
+		}},
+		{"alias syntax", "alias", "not a valid alias name", func(m map[string]property.Value) {
+			m["alias"] = s("live!")
+		}},
+		{"keepVersions zero", "keepVersions", "must be at least 1", func(m map[string]property.Value) {
+			m["keepVersions"] = property.New(0.0)
+		}},
+		{"expectStatus out of range", "verify.expectStatus", "use 100 to 599", func(m map[string]property.Value) {
+			m["verify"] = obj("expectStatus", property.New(700.0))
+		}},
+		{"event not JSON", "verify.event", "not valid JSON: line 2, column 11", func(m map[string]property.Value) {
+			m["verify"] = obj("event", s("{\n  \"a\": tru}"))
+		}},
+		{"http and event", "verify", "keep one", func(m map[string]property.Value) {
+			m["verify"] = obj("event", s("{}"), "http", obj("path", s("/")))
+		}},
+		{"http path", "verify.http.path", "must start with '/'", func(m map[string]property.Value) {
+			m["verify"] = obj("http", obj("path", s("health")))
+		}},
+		{"http method", "verify.http.method", "not an HTTP method", func(m map[string]property.Value) {
+			m["verify"] = obj("http", obj("path", s("/"), "method", s("FETCH")))
+		}},
+		{"verify url", "verify.url", "not an http(s) URL", func(m map[string]property.Value) {
+			m["verify"] = obj("url", s("example.com/health"))
+		}},
+		{"verify timeout", "verify.timeoutSeconds", "use 1 to 900", func(m map[string]property.Value) {
+			m["verify"] = obj("timeoutSeconds", property.New(0.0))
+		}},
+		{"platform", "platform", `use "linux/amd64" or "linux/arm64"`, func(m map[string]property.Value) {
+			m["platform"] = s("linux/386")
+		}},
+		{"analysis mode", "analysis", `use "error", "warn" or "off"`, func(m map[string]property.Value) {
+			m["analysis"] = s("strict")
+		}},
+		{"repository with tag", "repository", "carries a tag or digest", func(m map[string]property.Value) {
+			m["repository"] = s("orders-api:latest")
+		}},
+		{"repository name", "repository", "not a valid ECR repository name", func(m map[string]property.Value) {
+			m["repository"] = s("Orders_API")
+		}},
+		{"secret id", "secrets", "not a valid secret id", func(m map[string]property.Value) {
+			m["secrets"] = obj("pip token", s("x"))
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := check(t, tc.edit)
+			if len(resp.Failures) != 1 {
+				t.Fatalf("want exactly one failure, got %v", resp.Failures)
+			}
+			f := resp.Failures[0]
+			if f.Property != tc.property || !strings.Contains(f.Reason, tc.reason) {
+				t.Errorf("got %q: %q\nwant %q: ...%s...", f.Property, f.Reason, tc.property, tc.reason)
+			}
+		})
+	}
+}
+
+func TestCheckAcceptsRepositoryURIsAndARNs(t *testing.T) {
+	resp := check(t, func(m map[string]property.Value) {
+		m["repository"] = property.New("127.0.0.1:5000/team/orders-api")
+		m["function"] = property.New("arn:aws:lambda:eu-west-1:123456789012:function:orders-api")
+		m["platform"] = property.New("linux/arm64")
+		m["dockerfile"] = property.New("Dockerfile")
+	})
+	if len(resp.Failures) != 0 {
+		t.Fatalf("unexpected failures: %v", resp.Failures)
+	}
+}
+
+func TestCheckSkipsUnknownInputs(t *testing.T) {
+	unknown := property.New(property.Computed)
+	resp := check(t, func(m map[string]property.Value) {
+		m["function"] = unknown
+		m["functionFromStack"] = property.Value{}
+		delete(m, "functionFromStack")
+		m["context"] = unknown
+		m["repository"] = unknown
+		m["alias"] = unknown
+		m["verify"] = property.New(map[string]property.Value{"event": unknown, "expectStatus": unknown})
+	})
+	if len(resp.Failures) != 0 {
+		t.Fatalf("unknown inputs must not fail Check: %v", resp.Failures)
+	}
+	if !resp.Inputs.Get("function").IsComputed() || !resp.Inputs.Get("context").IsComputed() {
+		t.Errorf("unknown inputs must stay unknown: %v", resp.Inputs)
+	}
+}
+
+func TestCheckKeepsSecretsSecret(t *testing.T) {
+	resp := check(t, func(m map[string]property.Value) {
+		m["secrets"] = property.New(map[string]property.Value{"pip": property.New("hunter2")})
+	})
+	if len(resp.Failures) != 0 || !resp.Inputs.Get("secrets").Secret() {
+		t.Fatalf("secrets must come back as a secret: %v %v", resp.Failures, resp.Inputs.Get("secrets"))
+	}
+}
+
+func TestCreateRefusesToPretend(t *testing.T) {
+	s := server(t)
+	in := check(t, func(map[string]property.Value) {}).Inputs
+	preview, err := s.Create(p.CreateRequest{Urn: urn, Properties: in, DryRun: true})
+	if err != nil {
+		t.Fatalf("preview must succeed: %v", err)
+	}
+	if !preview.Properties.Get("imageUri").IsComputed() || !preview.Properties.Get("version").IsComputed() {
+		t.Errorf("preview outputs must be unknown: %v", preview.Properties)
+	}
+	_, err = s.Create(p.CreateRequest{Urn: urn, Properties: in})
+	if err == nil || !strings.Contains(err.Error(), "cannot build, push or roll") {
+		t.Fatalf("create must fail clearly, got %v", err)
+	}
+}
+
+func TestConfigureAppliesEnvironmentFallbacks(t *testing.T) {
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "eu-central-1")
+	t.Setenv("AWS_PROFILE", "ci")
+	t.Setenv("BUILDKIT_HOST", "tcp://127.0.0.1:1234")
+	c := &Config{}
+	if err := c.Configure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if *c.Region != "eu-central-1" || *c.Profile != "ci" || *c.BuildkitHost != "tcp://127.0.0.1:1234" {
+		t.Fatalf("fallbacks not applied: %+v", c)
+	}
+	region := "us-west-2"
+	c = &Config{Region: &region}
+	if err := c.Configure(context.Background()); err != nil || *c.Region != "us-west-2" {
+		t.Fatalf("explicit region overridden: %v %v", err, *c.Region)
+	}
+}
+
+// The engine may call Configure without CheckConfig: the environment must
+// still be read (and checked) there.
+func TestEngineConfigureReadsTheEnvironment(t *testing.T) {
+	t.Setenv("BUILDKIT_HOST", "buildkitd.sock")
+	err := server(t).Configure(p.ConfigureRequest{Args: property.NewMap(nil)})
+	if err == nil || !strings.Contains(err.Error(), "buildkitHost") || !strings.Contains(err.Error(), "unix:///run/buildkit/buildkitd.sock") {
+		t.Fatalf("Configure must check BUILDKIT_HOST and name the fix, got %v", err)
+	}
+	t.Setenv("BUILDKIT_HOST", "unix:///run/buildkit/buildkitd.sock")
+	if err := server(t).Configure(p.ConfigureRequest{Args: property.NewMap(nil)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckConfigNamesBadEndpoints(t *testing.T) {
+	resp, err := server(t).CheckConfig(p.CheckRequest{Urn: "urn:pulumi:dev::proj::pulumi:providers:lambdacontainer::default",
+		Inputs: property.NewMap(map[string]property.Value{"endpoints": property.New(map[string]property.Value{
+			"lambda": property.New("127.0.0.1:4566"),
+			"s3":     property.New("http://127.0.0.1:4566"),
+		})})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(resp.Failures)
+	if len(resp.Failures) != 2 || !strings.Contains(got, `lambda: "127.0.0.1:4566" is not an http(s) URL`) || !strings.Contains(got, `unknown service "s3"`) {
+		t.Fatalf("unexpected failures: %v", resp.Failures)
+	}
+}
+
+// A config change must update the provider, not replace every deployment.
+func TestConfigChangeReplacesNothing(t *testing.T) {
+	cfg := func(region, endpoint string) property.Map {
+		return property.NewMap(map[string]property.Value{
+			"region":    property.New(region),
+			"endpoints": property.New(map[string]property.Value{"all": property.New(endpoint)}),
+		})
+	}
+	resp, err := server(t).DiffConfig(p.DiffRequest{Urn: "urn:pulumi:dev::proj::pulumi:providers:lambdacontainer::default",
+		State: cfg("us-east-1", "http://127.0.0.1:1").Set("version", property.New("0.1.0")).Set("__pulumi-go-provider-infer", property.New(true)), Inputs: cfg("eu-west-1", "http://127.0.0.1:2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.HasChanges || len(resp.DetailedDiff) != 2 {
+		t.Fatalf("want region and endpoints.all changed, got %+v", resp)
+	}
+	for k, d := range resp.DetailedDiff {
+		if d.Kind != p.Update {
+			t.Errorf("%s: diff kind %v, want a plain update", k, d.Kind)
+		}
+	}
+	same, err := server(t).DiffConfig(p.DiffRequest{State: cfg("us-east-1", "http://x:1"), Inputs: cfg("us-east-1", "http://x:1")})
+	if err != nil || same.HasChanges {
+		t.Fatalf("unchanged config reported a change: %+v %v", same, err)
+	}
+}

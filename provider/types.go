@@ -1,0 +1,183 @@
+package provider
+
+import "github.com/pulumi/pulumi-go-provider/infer"
+
+// Args are the inputs of a LambdaContainerDeployment.
+type Args struct {
+	Function          *string           `pulumi:"function,optional"`
+	FunctionFromStack *StackOutput      `pulumi:"functionFromStack,optional"`
+	Repository        string            `pulumi:"repository"`
+	Context           string            `pulumi:"context"`
+	Dockerfile        *string           `pulumi:"dockerfile,optional"`
+	Target            *string           `pulumi:"target,optional"`
+	BuildArgs         map[string]string `pulumi:"buildArgs,optional"`
+	Secrets           map[string]string `pulumi:"secrets,optional" provider:"secret"`
+	Platform          *string           `pulumi:"platform,optional"`
+	Cache             *bool             `pulumi:"cache,optional"`
+	Triggers          []string          `pulumi:"triggers,optional"`
+	Tags              map[string]string `pulumi:"tags,optional"`
+	Alias             *string           `pulumi:"alias,optional"`
+	Verify            *Verify           `pulumi:"verify,optional"`
+	Rollback          *bool             `pulumi:"rollback,optional"`
+	KeepVersions      *int              `pulumi:"keepVersions,optional"`
+	Analysis          *string           `pulumi:"analysis,optional"`
+
+	// Computed by Check from the context, so that the default diff sees a
+	// source change and the preview names the files. Never set by users.
+	SourceHash  *string           `pulumi:"sourceHash,optional"`
+	SourceFiles map[string]string `pulumi:"sourceFiles,optional"`
+}
+
+func (a *Args) Annotate(an infer.Annotator) {
+	an.Describe(&a.Function, "The Lambda function to deploy to: its name or ARN. The function must use `PackageType: Image`. Give exactly one of `function` and `functionFromStack`.")
+	an.Describe(&a.FunctionFromStack, "Find the function's name or ARN in the outputs of a CloudFormation stack, for functions created by SAM, CDK or plain CloudFormation. Give exactly one of `function` and `functionFromStack`.")
+	an.Describe(&a.Repository, "The ECR repository to push to: a repository name (created when missing) or a full repository URI. It must be in the function's region.")
+	an.Describe(&a.Context, "The build context: a directory, relative to the Pulumi program's directory. Exactly the files BuildKit would send (after `.dockerignore`) are hashed, and only a change to them rebuilds the image.")
+	an.Describe(&a.Dockerfile, "The Dockerfile, relative to `context` (or absolute). Defaults to `Dockerfile` in the context.")
+	an.Describe(&a.Target, "The Dockerfile stage to build. Defaults to the last stage.")
+	an.Describe(&a.BuildArgs, "Build arguments (`ARG`), such as `BASE_IMAGE` or `PYTHON_VERSION`. A change rebuilds the image, and the diff names the argument.")
+	an.Describe(&a.Secrets, "Build secrets, mounted with `RUN --mount=type=secret,id=<key>`. They never reach an image layer, the image history, the Pulumi state or a log, and a change to them alone does not rebuild.")
+	an.Describe(&a.Platform, "The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given. As an output, the platform that was built.")
+	an.Describe(&a.Cache, "Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `cache` tag. Defaults to true.")
+	an.Describe(&a.Triggers, "Arbitrary values folded into the source hash: a change to any of them rebuilds and redeploys, even when the source is unchanged.")
+	an.Describe(&a.Tags, "AWS tags applied to the ECR repository when this resource creates it.")
+	an.Describe(&a.Alias, "The alias to move to the new version, only after it passed verification (for example `live`). It is created when missing. Without an alias, `$LATEST` serves the new code as soon as it is rolled.")
+	an.Describe(&a.Verify, "How to prove the new version works before any traffic moves to it. Defaults to an HTTP `GET /` sent as an API Gateway HTTP API (v2) event, expecting a 2xx status.")
+	an.Describe(&a.Rollback, "On a failed verification, restore the previous image and alias, and fail the update with the cause and the fix. Defaults to true.")
+	an.Describe(&a.KeepVersions, "How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.")
+	an.Describe(&a.Analysis, "What the preflight analysis of the Python source and the Dockerfile does with its findings: `error` fails the preview, `warn` reports them, `off` skips it. Defaults to `error`.")
+	an.Describe(&a.SourceHash, "Computed by the provider: the content hash of the build context (files, exec bits, the Dockerfile, build arguments, target, platform and triggers). Leave it unset.")
+	an.Describe(&a.SourceFiles, "Computed by the provider: a short digest per file of the build context (per directory for very large contexts), so that the preview names what changed. Leave it unset.")
+
+	an.SetDefault(&a.Cache, true)
+	an.SetDefault(&a.Rollback, true)
+	an.SetDefault(&a.KeepVersions, 3)
+	an.SetDefault(&a.Analysis, "error")
+}
+
+// StackOutput names a CloudFormation stack output that holds a function's name or ARN.
+type StackOutput struct {
+	StackName string `pulumi:"stackName"`
+	OutputKey string `pulumi:"outputKey"`
+}
+
+func (s *StackOutput) Annotate(an infer.Annotator) {
+	an.Describe(&s.StackName, "The CloudFormation stack's name or ID.")
+	an.Describe(&s.OutputKey, "The key of the stack output whose value is the function's name or ARN.")
+}
+
+// Verify describes the smoke test run against the new version before traffic moves.
+type Verify struct {
+	HTTP               *HttpRequest `pulumi:"http,optional"`
+	Event              *string      `pulumi:"event,optional"`
+	ExpectStatus       *int         `pulumi:"expectStatus,optional"`
+	ExpectBodyContains *string      `pulumi:"expectBodyContains,optional"`
+	URL                *string      `pulumi:"url,optional"`
+	TimeoutSeconds     *int         `pulumi:"timeoutSeconds,optional"`
+	LogWindowSeconds   *int         `pulumi:"logWindowSeconds,optional"`
+	FailOnLogErrors    *bool        `pulumi:"failOnLogErrors,optional"`
+}
+
+func (v *Verify) Annotate(an infer.Annotator) {
+	an.Describe(&v.HTTP, "An HTTP request, sent to the new version as an API Gateway HTTP API (v2) event, the shape mangum expects. Give at most one of `http` and `event`.")
+	an.Describe(&v.Event, "A raw JSON event to invoke the new version with, for handlers that are not HTTP. Give at most one of `http` and `event`.")
+	an.Describe(&v.ExpectStatus, "The status code the response must have (100 to 599): the `statusCode` of an HTTP response. Without it, any 2xx passes.")
+	an.Describe(&v.ExpectBodyContains, "A string the response body must contain.")
+	an.Describe(&v.URL, "An HTTPS URL to GET after the invocation passed, such as a function URL or an API endpoint; it must answer with `expectStatus` (or any 2xx).")
+	an.Describe(&v.TimeoutSeconds, "How long the verification may take in all, in seconds (1 to 900). Defaults to 60.")
+	an.Describe(&v.LogWindowSeconds, "How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.")
+	an.Describe(&v.FailOnLogErrors, "Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.")
+
+	an.SetDefault(&v.TimeoutSeconds, 60)
+	an.SetDefault(&v.LogWindowSeconds, 10)
+	an.SetDefault(&v.FailOnLogErrors, true)
+}
+
+// HttpRequest is the request the `http` verification preset sends.
+type HttpRequest struct {
+	Method  *string           `pulumi:"method,optional"`
+	Path    string            `pulumi:"path"`
+	Headers map[string]string `pulumi:"headers,optional"`
+	Body    *string           `pulumi:"body,optional"`
+}
+
+func (h *HttpRequest) Annotate(an infer.Annotator) {
+	an.Describe(&h.Method, "The HTTP method. Defaults to `GET`.")
+	an.Describe(&h.Path, "The request path, starting with `/`, optionally with a `?query`.")
+	an.Describe(&h.Headers, "Request headers.")
+	an.Describe(&h.Body, "The request body.")
+	an.SetDefault(&h.Method, "GET")
+}
+
+// State is what a LambdaContainerDeployment records after a deployment.
+type State struct {
+	Args
+
+	ImageURI         string        `pulumi:"imageUri"`
+	ImageDigest      string        `pulumi:"imageDigest"`
+	ImageTags        []string      `pulumi:"imageTags"`
+	ImageSizeBytes   int           `pulumi:"imageSizeBytes"`
+	FunctionArn      string        `pulumi:"functionArn"`
+	Version          string        `pulumi:"version"`
+	PreviousVersion  *string       `pulumi:"previousVersion,optional"`
+	PreviousImageURI *string       `pulumi:"previousImageUri,optional"`
+	AliasArn         *string       `pulumi:"aliasArn,optional"`
+	Verification     *Verification `pulumi:"verification,optional"`
+	Findings         []Finding     `pulumi:"findings"`
+}
+
+func (s *State) Annotate(an infer.Annotator) {
+	an.Describe(&s.ImageURI, "The image the function runs, pinned by digest: `<repositoryUri>@sha256:...`. Lambda accepts this form, and it never drifts when a tag moves.")
+	an.Describe(&s.ImageDigest, "The image manifest's digest, `sha256:...`.")
+	an.Describe(&s.ImageTags, "The tags pushed with the image: the content tag `src-<sourceHash prefix>`.")
+	an.Describe(&s.ImageSizeBytes, "The image's compressed size in bytes: its config and layers.")
+	an.Describe(&s.FunctionArn, "The function's unqualified ARN.")
+	an.Describe(&s.Version, "The version published for this image and verified.")
+	an.Describe(&s.PreviousVersion, "The version that served before this deployment (through the alias, or the newest published one), the rollback target.")
+	an.Describe(&s.PreviousImageURI, "The image the function ran before this deployment.")
+	an.Describe(&s.AliasArn, "The ARN of the alias that was moved, when `alias` is set.")
+	an.Describe(&s.Verification, "What the verification of the new version observed.")
+	an.Describe(&s.Findings, "The preflight analysis findings for the source and the Dockerfile (warnings included).")
+}
+
+// Verification records what the smoke test of a version observed.
+type Verification struct {
+	Version         string   `pulumi:"version"`
+	Status          int      `pulumi:"status"`
+	DurationMs      float64  `pulumi:"durationMs"`
+	BilledMs        int      `pulumi:"billedMs"`
+	InitDurationMs  *float64 `pulumi:"initDurationMs,optional"`
+	MaxMemoryUsedMb int      `pulumi:"maxMemoryUsedMb"`
+	LogExcerpt      string   `pulumi:"logExcerpt"`
+	LogErrors       []string `pulumi:"logErrors"`
+}
+
+func (v *Verification) Annotate(an infer.Annotator) {
+	an.Describe(&v.Version, "The version that was invoked.")
+	an.Describe(&v.Status, "The response's status code (the `statusCode` of an HTTP response, or 200 for a plain invocation).")
+	an.Describe(&v.DurationMs, "The invocation's duration, from its `REPORT` log line.")
+	an.Describe(&v.BilledMs, "The billed duration, from the `REPORT` line.")
+	an.Describe(&v.InitDurationMs, "The cold start's init duration, from the `REPORT` line; absent on a warm start.")
+	an.Describe(&v.MaxMemoryUsedMb, "The peak memory used, from the `REPORT` line.")
+	an.Describe(&v.LogExcerpt, "The tail of the invocation's log.")
+	an.Describe(&v.LogErrors, "Error lines found in the function's logs during the log window.")
+}
+
+// Finding is one result of the preflight analysis.
+type Finding struct {
+	Severity string  `pulumi:"severity"`
+	Code     string  `pulumi:"code"`
+	Message  string  `pulumi:"message"`
+	File     *string `pulumi:"file,optional"`
+	Line     *int    `pulumi:"line,optional"`
+	Fix      *string `pulumi:"fix,optional"`
+}
+
+func (f *Finding) Annotate(an infer.Annotator) {
+	an.Describe(&f.Severity, "`error`, `warning` or `info`.")
+	an.Describe(&f.Code, "A stable identifier of the kind of finding, such as `missing-requirement`.")
+	an.Describe(&f.Message, "What is wrong.")
+	an.Describe(&f.File, "The file, relative to the context.")
+	an.Describe(&f.Line, "The line in that file, from 1.")
+	an.Describe(&f.Fix, "How to fix it.")
+}

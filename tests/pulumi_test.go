@@ -1,0 +1,175 @@
+// Package tests holds the end-to-end tests: the real Pulumi CLI runs programs
+// against the provider binary built from this checkout.
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// providerDir holds the provider binary built once for the whole run.
+var providerDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lambdacontainer-provider-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	build := exec.Command("go", "build", "-o", dir, "../cmd/pulumi-resource-lambdacontainer")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the provider: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	providerDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// project is a Pulumi project in a temporary directory, with its own file
+// backend and PULUMI_HOME, that uses the provider built from this checkout.
+type project struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+func newYAMLProject(t *testing.T, resources string) *project {
+	t.Helper()
+	for _, tool := range []string{"pulumi", "pulumi-language-yaml"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not on PATH: run scripts/bootstrap.sh, then the tests through `make test`", tool)
+		}
+	}
+	dir := t.TempDir()
+	if err := exec.Command("cp", "-r", "testdata/backend", dir).Run(); err != nil {
+		t.Fatal(err)
+	}
+	program := fmt.Sprintf("name: e2e\nruntime: yaml\nplugins:\n  providers:\n    - name: lambdacontainer\n      path: %s\nresources:\n%s", providerDir, resources)
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte(program), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, ".state")
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pr := &project{t: t, dir: dir, env: append(os.Environ(),
+		"PULUMI_BACKEND_URL=file://"+state,
+		"PULUMI_HOME="+filepath.Join(dir, ".pulumi-home"),
+		"PULUMI_CONFIG_PASSPHRASE=e2e-passphrase",
+		"PULUMI_SKIP_UPDATE_CHECK=true",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
+		"PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true",
+		"NO_COLOR=1",
+	)}
+	if out, err := pr.pulumi("stack", "init", "dev"); err != nil {
+		t.Fatalf("pulumi stack init: %v\n%s", err, out)
+	}
+	return pr
+}
+
+// pulumi runs the CLI and returns its stdout and stderr together.
+func (pr *project) pulumi(args ...string) (string, error) {
+	stdout, stderr, err := pr.pulumiSplit(args...)
+	return stdout + stderr, err
+}
+
+func (pr *project) pulumiSplit(args ...string) (stdout, stderr string, err error) {
+	cmd := exec.Command("pulumi", append(args, "--non-interactive")...)
+	cmd.Dir = pr.dir
+	cmd.Env = pr.env
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+const deployment = `  api:
+    type: lambdacontainer:LambdaContainerDeployment
+    properties:
+      function: orders-api
+      repository: orders-api
+      context: ./backend
+      buildArgs: {PYTHON_VERSION: "3.11"}
+      alias: live
+      verify:
+        http: {method: GET, path: /health}
+        expectStatus: 200
+`
+
+func TestPreviewShowsTheDeploymentToCreate(t *testing.T) {
+	pr := newYAMLProject(t, deployment)
+	out, stderr, err := pr.pulumiSplit("preview", "--json")
+	if err != nil {
+		t.Fatalf("pulumi preview failed: %v\n%s%s", err, out, stderr)
+	}
+	var preview struct {
+		Steps []struct {
+			Op  string `json:"op"`
+			URN string `json:"urn"`
+		} `json:"steps"`
+		ChangeSummary map[string]int `json:"changeSummary"`
+	}
+	if err := json.Unmarshal([]byte(out), &preview); err != nil {
+		t.Fatalf("preview --json is not JSON: %v\n%s", err, out)
+	}
+	var found bool
+	for _, s := range preview.Steps {
+		if s.Op == "create" && strings.HasSuffix(s.URN, "lambdacontainer:index:LambdaContainerDeployment::api") {
+			found = true
+		}
+	}
+	if !found || preview.ChangeSummary["create"] < 2 { // the stack and the deployment
+		t.Fatalf("preview does not create the deployment:\n%s", out)
+	}
+
+	text, err := pr.pulumi("preview")
+	if err != nil || !strings.Contains(text, "+ ") || !strings.Contains(text, "lambdacontainer:index:LambdaContainerDeployment") {
+		t.Fatalf("text preview does not show the resource to create: %v\n%s", err, text)
+	}
+}
+
+func TestPreviewFailsWithTheCheckFailure(t *testing.T) {
+	pr := newYAMLProject(t, `  api:
+    type: lambdacontainer:LambdaContainerDeployment
+    properties:
+      function: orders-api
+      repository: orders-api
+      context: ./backend
+      keepVersions: 0
+      verify:
+        event: '{"ping": tru}'
+`)
+	out, err := pr.pulumi("preview")
+	if err == nil {
+		t.Fatalf("preview of a bad input succeeded:\n%s", out)
+	}
+	t.Log(out)
+	for _, want := range []string{
+		"property keepVersions", "must be at least 1 (the version being deployed), got 0",
+		"property verify.event", "not valid JSON: line 1, column 13",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("preview output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestUpRefusesToPretend(t *testing.T) {
+	pr := newYAMLProject(t, deployment)
+	out, err := pr.pulumi("up", "--yes", "--skip-preview")
+	if err == nil {
+		t.Fatalf("pulumi up succeeded although this version cannot deploy:\n%s", out)
+	}
+	t.Log(out)
+	if !strings.Contains(out, "cannot build, push or roll one yet") {
+		t.Fatalf("pulumi up failed without the clear error:\n%s", out)
+	}
+}
