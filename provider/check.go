@@ -189,6 +189,10 @@ func (c *checker) buildContext(a Args) {
 		c.failf(at(field), "cannot read %s: %v", path, err)
 	case st.IsDir():
 		c.failf(at(field), "%s is a directory; give the Dockerfile itself", path)
+	default:
+		if rel, err := filepath.Rel(dir, path); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			c.failf(at(field), "%s is outside the context %s; move the Dockerfile into the context, or widen context to a directory that holds both", path, dir)
+		}
 	}
 }
 

@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/source"
 )
 
 // LambdaContainerDeployment builds a source folder into a container image,
@@ -26,8 +30,48 @@ func (d *LambdaContainerDeployment) Check(ctx context.Context, req infer.CheckRe
 	if err != nil || len(failures) > 0 {
 		return infer.CheckResponse[Args]{Inputs: args, Failures: failures}, err
 	}
-	args.SourceHash, args.SourceFiles = nil, nil // computed by the provider, never taken from the program
-	return infer.CheckResponse[Args]{Inputs: args, Failures: validate(args, req.NewInputs)}, nil
+	args.SourceHash, args.SourceFiles = nil, nil // computed here, never taken from the program
+	failures = validate(args, req.NewInputs)
+	c := &checker{raw: req.NewInputs}
+	if len(failures) == 0 && c.known("context") && c.known("dockerfile") && c.known("triggers") {
+		if err := hashSource(ctx, &args, req.OldInputs); err != nil {
+			failures = append(failures, p.CheckFailure{Property: "context", Reason: err.Error()})
+		}
+	}
+	return infer.CheckResponse[Args]{Inputs: args, Failures: failures}, nil
+}
+
+// sourceDigestLimit is how many paths sourceFiles lists before it lists
+// directories instead, to keep the state small.
+const sourceDigestLimit = 5000
+
+// hashSource sets sourceHash and sourceFiles from the context, and logs the
+// paths that changed since the last deployment (the preview shows it).
+func hashSource(ctx context.Context, args *Args, old property.Map) error {
+	log := p.GetLogger(ctx)
+	dockerfile := ""
+	if args.Dockerfile != nil {
+		dockerfile = *args.Dockerfile
+	}
+	tree, err := source.Hash(ctx, source.Options{
+		Context: args.Context, Dockerfile: dockerfile, Triggers: args.Triggers, Warn: log.Warning,
+	})
+	if err != nil {
+		return err
+	}
+	args.SourceHash, args.SourceFiles = &tree.Hash, tree.Digests(sourceDigestLimit)
+	if prev := old.Get("sourceFiles"); prev.IsMap() {
+		before := map[string]string{}
+		for k, v := range prev.AsMap().All {
+			if v.IsString() {
+				before[k] = v.AsString()
+			}
+		}
+		if change := source.Diff(before, args.SourceFiles); !change.Empty() {
+			log.Infof("source %s", change.Summary(10))
+		}
+	}
+	return nil
 }
 
 // errNotDeployable is returned until the build, publish and roll stages exist:

@@ -3,6 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -296,4 +299,115 @@ func TestConfigChangeReplacesNothing(t *testing.T) {
 	if err != nil || same.HasChanges {
 		t.Fatalf("unchanged config reported a change: %+v %v", same, err)
 	}
+}
+
+// copyBackend copies testdata/backend into a fresh directory.
+func copyBackend(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"Dockerfile", "app.py"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "backend", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestCheckHashesTheSourceAndDiffNamesChangedFiles(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	dir := copyBackend(t)
+	s := server(t)
+	inputs := func() property.Map {
+		in := valid()
+		in["context"] = property.New(dir)
+		resp, err := s.Check(p.CheckRequest{Urn: urn, Inputs: property.NewMap(in)})
+		if err != nil || len(resp.Failures) != 0 {
+			t.Fatalf("check: %v %v", err, resp.Failures)
+		}
+		return resp.Inputs
+	}
+	old := inputs()
+	hash := old.Get("sourceHash")
+	if !hash.IsString() || !strings.HasPrefix(hash.AsString(), "blake3:") {
+		t.Fatalf("sourceHash = %v", hash)
+	}
+	files := old.Get("sourceFiles").AsMap()
+	if files.Len() != 2 || !files.Get("app.py").IsString() || !files.Get("Dockerfile").IsString() {
+		t.Fatalf("sourceFiles = %v", files)
+	}
+	if again := inputs(); !again.Get("sourceHash").Equals(hash) {
+		t.Fatalf("an unchanged context hashed differently")
+	}
+	state := deployed(old)
+
+	noChange, err := s.Diff(p.DiffRequest{Urn: urn, ID: "api", State: state, OldInputs: old, Inputs: inputs()})
+	if err != nil || noChange.HasChanges {
+		t.Fatalf("unchanged source must not diff: %+v %v", noChange, err)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "app.py"), []byte("def handler(e, c):\n    return {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "extra.py"), []byte("X = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	news := inputs()
+	diff, err := s.Diff(p.DiffRequest{Urn: urn, ID: "api", State: state, OldInputs: old, Inputs: news})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range diff.DetailedDiff {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	want := []string{`sourceFiles["app.py"]`, `sourceFiles["extra.py"]`, "sourceHash"}
+	if !diff.HasChanges || !slices.Equal(keys, want) {
+		t.Fatalf("detailed diff keys = %v, want %v", keys, want)
+	}
+	if diff.DetailedDiff[`sourceFiles["extra.py"]`].Kind != p.Add || diff.DetailedDiff[`sourceFiles["app.py"]`].Kind != p.Update {
+		t.Fatalf("wrong kinds: %+v", diff.DetailedDiff)
+	}
+}
+
+func TestUpdatePreviewMarksImageOutputsUnknown(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	s := server(t)
+	in := valid()
+	in["context"] = property.New(copyBackend(t))
+	old, err := s.Check(p.CheckRequest{Urn: urn, Inputs: property.NewMap(in)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := deployed(old.Inputs)
+	news := old.Inputs.Set("sourceHash", property.New("blake3:changed"))
+	resp, err := s.Update(p.UpdateRequest{Urn: urn, ID: "api", State: state, OldInputs: old.Inputs, Inputs: news, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"imageUri", "imageDigest", "version"} {
+		if !resp.Properties.Get(k).IsComputed() {
+			t.Errorf("%s must be unknown in the update preview, got %v", k, resp.Properties.Get(k))
+		}
+	}
+}
+
+// deployed is the state a deployment of inputs would record.
+func deployed(inputs property.Map) property.Map {
+	for k, v := range map[string]property.Value{
+		"imageUri":       property.New("127.0.0.1:5000/orders-api@sha256:00"),
+		"imageDigest":    property.New("sha256:00"),
+		"imageTags":      property.New([]property.Value{property.New("src-0")}),
+		"imageSizeBytes": property.New(1.0),
+		"functionArn":    property.New("arn:aws:lambda:us-east-1:123456789012:function:orders-api"),
+		"version":        property.New("1"),
+		"findings":       property.New([]property.Value{}),
+	} {
+		inputs = inputs.Set(k, v)
+	}
+	return inputs
 }
