@@ -3,7 +3,7 @@ SHELL := /bin/bash
 TOOLS_PATH = $(shell scripts/bootstrap.sh --path)
 WITH_TOOLS = PATH="$(TOOLS_PATH):$$PATH"
 
-.PHONY: demo test tools build schema sdks vet
+.PHONY: demo test tools build schema sdks vet bench-hash
 
 demo:
 	scripts/demo.sh
@@ -30,3 +30,8 @@ sdks:
 vet:
 	go vet ./...
 	cd sdk/go && go vet ./...
+
+# Source hashing against b3sum in the same run; writes docs/benchmarks.md.
+bench-hash: tools
+	go test -run '^$$' -bench BenchmarkHash ./internal/source/
+	go run ./internal/source/hashbench

@@ -173,3 +173,121 @@ func TestUpRefusesToPretend(t *testing.T) {
 		t.Fatalf("pulumi up failed without the clear error:\n%s", out)
 	}
 }
+
+// checkedInputs runs a preview and returns the inputs Check produced for the
+// deployment, as the engine records them.
+func (pr *project) checkedInputs() map[string]any {
+	pr.t.Helper()
+	out, stderr, err := pr.pulumiSplit("preview", "--json")
+	if err != nil {
+		pr.t.Fatalf("pulumi preview: %v\n%s%s", err, out, stderr)
+	}
+	var preview struct {
+		Steps []struct {
+			URN      string `json:"urn"`
+			NewState struct {
+				Inputs map[string]any `json:"inputs"`
+			} `json:"newState"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(out), &preview); err != nil {
+		pr.t.Fatal(err)
+	}
+	for _, s := range preview.Steps {
+		if strings.HasSuffix(s.URN, "::api") {
+			return s.NewState.Inputs
+		}
+	}
+	pr.t.Fatalf("no deployment in the preview:\n%s", out)
+	return nil
+}
+
+// importDeployed writes a stack state in which the deployment was deployed
+// with the given inputs, as a deployment's Create would record it.
+func (pr *project) importDeployed(inputs map[string]any) {
+	pr.t.Helper()
+	exported, _, err := pr.pulumiSplit("stack", "export")
+	if err != nil {
+		pr.t.Fatalf("pulumi stack export: %v", err)
+	}
+	var state map[string]any
+	if err := json.Unmarshal([]byte(exported), &state); err != nil {
+		pr.t.Fatal(err)
+	}
+	stack := "urn:pulumi:dev::e2e::pulumi:pulumi:Stack::e2e-dev"
+	provider := "urn:pulumi:dev::e2e::pulumi:providers:lambdacontainer::default"
+	outputs := map[string]any{
+		"imageUri":       "127.0.0.1:5000/orders-api@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+		"imageDigest":    "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+		"imageTags":      []any{"src-000000000000"},
+		"imageSizeBytes": 1234,
+		"functionArn":    "arn:aws:lambda:us-east-1:123456789012:function:orders-api",
+		"version":        "1",
+		"findings":       []any{},
+	}
+	for k, v := range inputs {
+		outputs[k] = v
+	}
+	state["deployment"].(map[string]any)["resources"] = []any{
+		map[string]any{"urn": stack, "custom": false, "type": "pulumi:pulumi:Stack"},
+		map[string]any{"urn": provider, "custom": true, "id": "provider-id", "type": "pulumi:providers:lambdacontainer", "inputs": map[string]any{}, "outputs": map[string]any{}},
+		map[string]any{"urn": "urn:pulumi:dev::e2e::lambdacontainer:index:LambdaContainerDeployment::api", "custom": true, "id": "api",
+			"type": "lambdacontainer:index:LambdaContainerDeployment", "inputs": inputs, "outputs": outputs,
+			"parent": stack, "provider": provider + "::provider-id"},
+	}
+	file := filepath.Join(pr.t.TempDir(), "state.json")
+	data, _ := json.Marshal(state)
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		pr.t.Fatal(err)
+	}
+	if out, err := pr.pulumi("stack", "import", "--file", file); err != nil {
+		pr.t.Fatalf("pulumi stack import: %v\n%s", err, out)
+	}
+}
+
+// TestPreviewNamesChangedFiles deploys (in state) a context, changes it, and
+// reads what `pulumi preview --diff` says: the files, by name.
+func TestPreviewNamesChangedFiles(t *testing.T) {
+	pr := newYAMLProject(t, deployment+"outputs:\n  imageUri: ${api.imageUri}\n")
+	inputs := pr.checkedInputs()
+	files, ok := inputs["sourceFiles"].(map[string]any)
+	if !ok || files["app.py"] == nil || !strings.HasPrefix(inputs["sourceHash"].(string), "blake3:") {
+		t.Fatalf("Check did not compute sourceHash and sourceFiles: %v", inputs)
+	}
+
+	pr.importDeployed(inputs)
+	out, err := pr.pulumi("preview", "--diff")
+	if err != nil || !strings.Contains(out, "2 unchanged") || strings.Contains(out, "~ ") || strings.Contains(out, "changed:") {
+		t.Fatalf("an unchanged source must preview as unchanged: %v\n%s", err, out)
+	}
+
+	// The deployed context had old.py and another app.py; new.py is new.
+	files["old.py"] = "0123456789ab"
+	files["app.py"] = "000000000000"
+	inputs["sourceHash"] = "blake3:" + strings.Repeat("0", 64)
+	pr.importDeployed(inputs)
+	if err := os.WriteFile(filepath.Join(pr.dir, "backend", "new.py"), []byte("X = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = pr.pulumi("preview", "--diff")
+	if err != nil {
+		t.Fatalf("pulumi preview --diff: %v\n%s", err, out)
+	}
+	t.Log(out)
+	for _, want := range []string{
+		"~ sourceFiles", `~ app.py: "000000000000" => "`, `+ new.py: "`, `- old.py: "0123456789ab"`,
+		"source 3 changed: ~app.py +new.py -old.py",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("preview --diff lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "Dockerfile:") {
+		t.Errorf("preview --diff names the unchanged Dockerfile")
+	}
+
+	// The image outputs are unknown until the update has run.
+	if !strings.Contains(out, "imageUri: [unknown]") {
+		t.Errorf("the update preview must show imageUri as unknown")
+	}
+}

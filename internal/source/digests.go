@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 // ShortDigest is how many hex digits of a digest Files keeps per path.
@@ -37,7 +37,7 @@ func (t *Tree) Digests(limit int) map[string]string {
 		}
 		h := hashers[key]
 		if h == nil {
-			h = blake3.New(32, nil)
+			h = blake3.New()
 			hashers[key] = h
 		}
 		d := leafDigest(e)

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/moby/patternmatcher"
-	"lukechampine.com/blake3"
+	"github.com/zeebo/blake3"
 )
 
 var noMatch = patternmatcher.MatchInfo{}
@@ -25,12 +28,13 @@ const cacheMagic = "LCSTAT01"
 type statCache struct {
 	file    string // "" when disabled
 	root    string
-	written int64 // the cache file's mtime: entries no older than it are racy
-	entries map[string]cached
-	hits    int
+	written int64    // the cache file's mtime: entries no older than it are racy
+	entries []cached // in walk order, so the walk's entries merge with them
+	hits    atomic.Int64
 }
 
 type cached struct {
+	path   string // points into the cache file's bytes
 	st     stat
 	digest [32]byte
 }
@@ -66,20 +70,46 @@ func openCache(dir, root string, warn func(string)) *statCache {
 	return c
 }
 
-// lookup returns the cached digest of a file whose stat is unchanged and
-// older than the cache file (a file changed in the same clock tick as the
-// cache was written could otherwise hide its change).
-func (c *statCache) lookup(path string, st stat) ([32]byte, bool) {
-	e, ok := c.entries[path]
-	if !ok || e.st != st || st.mtime >= c.written {
+// match pairs each file entry with its cache entry (or -1), merging the two
+// lists, which are both in walk order.
+func (c *statCache) match(entries []entry) []int32 {
+	if len(c.entries) == 0 {
+		return nil
+	}
+	out := make([]int32, len(entries))
+	j := 0
+	for i := range entries {
+		out[i] = -1
+		if entries[i].kind != File {
+			continue
+		}
+		for j < len(c.entries) && pathCompare(c.entries[j].path, entries[i].path) < 0 {
+			j++
+		}
+		if j < len(c.entries) && c.entries[j].path == entries[i].path {
+			out[i] = int32(j)
+		}
+	}
+	return out
+}
+
+// lookup returns the cached digest at index i (from match) when the file's
+// stat is unchanged and older than the cache file: a file changed in the
+// same clock tick as the cache was written could otherwise hide its change.
+func (c *statCache) lookup(i int32, st stat) ([32]byte, bool) {
+	if i < 0 {
 		return [32]byte{}, false
 	}
-	c.hits++
+	e := &c.entries[i]
+	if e.st != st || st.mtime >= c.written {
+		return [32]byte{}, false
+	}
+	c.hits.Add(1)
 	return e.digest, true
 }
 
 // stale reports whether the cache holds anything other than the files just looked up.
-func (c *statCache) stale() bool { return c.file != "" && c.hits != len(c.entries) }
+func (c *statCache) stale() bool { return c.file != "" && c.hits.Load() != int64(len(c.entries)) }
 
 // save writes the digests of entries, atomically. Failing to is only a warning.
 func (c *statCache) save(entries []entry, warn func(string)) {
@@ -138,7 +168,7 @@ func appendString(b []byte, s string) []byte {
 
 var errCorrupt = errors.New("corrupt")
 
-func decodeCache(data []byte, root string) (map[string]cached, error) {
+func decodeCache(data []byte, root string) ([]cached, error) {
 	if len(data) < len(cacheMagic)+32 || string(data[:len(cacheMagic)]) != cacheMagic {
 		return nil, errors.New("not a stat cache file")
 	}
@@ -154,10 +184,10 @@ func decodeCache(data []byte, root string) (map[string]cached, error) {
 	if n > uint64(len(r.b)) {
 		return nil, errCorrupt
 	}
-	m := make(map[string]cached, n)
-	for range n {
-		p := r.string()
-		var e cached
+	out := make([]cached, n)
+	for i := range out {
+		e := &out[i]
+		e.path = r.view()
 		e.st.size = r.varint()
 		e.st.mtime = r.varint()
 		e.st.ino = r.uvarint()
@@ -166,9 +196,11 @@ func decodeCache(data []byte, root string) (map[string]cached, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
-		m[p] = e
+		if i > 0 && pathCompare(out[i-1].path, e.path) >= 0 {
+			return nil, errors.New("entries out of order")
+		}
 	}
-	return m, nil
+	return out, nil
 }
 
 // reader decodes the cache's varints and strings, remembering the first error.
@@ -207,13 +239,21 @@ func (r *reader) bytes(n int) []byte {
 	return v
 }
 
-func (r *reader) string() string {
+func (r *reader) string() string { return strings.Clone(r.view()) }
+
+// view returns a string that shares the cache file's bytes, which stay
+// unchanged for as long as the cache is open.
+func (r *reader) view() string {
 	n := r.uvarint()
 	if n > uint64(len(r.b)) {
 		r.fail()
 		return ""
 	}
-	return string(r.bytes(int(n)))
+	b := r.bytes(int(n))
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 func (r *reader) fail() {
