@@ -80,15 +80,10 @@ func Hash(ctx context.Context, opt Options) (*Tree, error) {
 	}
 	t.IgnoreFile = ignoreFile
 	cache := openCache(opt.CacheDir, root, opt.Warn)
-	w, err := newWalker(root, patterns, len(cache.entries)+64, opt.Warn)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ignoreFile, err)
-	}
-	if err := w.walk("", noMatch, nil); err != nil {
-		return nil, err
-	}
-	t.entries = w.entries
-	if t.Hashed, err = digestAll(ctx, root, w.dirs, t.entries, cache); err != nil {
+	if t.entries, t.Hashed, err = walkAndDigest(ctx, root, patterns, cache, opt.Warn); err != nil {
+		if ignoreFile != "" && errors.Is(err, errPatterns) {
+			err = fmt.Errorf("%s: %w", ignoreFile, err)
+		}
 		return nil, err
 	}
 	if t.Hashed > 0 || cache.stale() {
@@ -160,45 +155,41 @@ func ignorePatterns(root, dockerfile string) ([]string, string, error) {
 	return nil, "", nil
 }
 
-// digestAll stats every file and fills in its digest: from the stat cache
-// when its stat is unchanged, else by reading it. Files are taken in
-// contiguous chunks on all cores, each worker stat'ing names relative to an
-// open directory. It returns how many files it read.
-func digestAll(ctx context.Context, root string, dirs []string, entries []entry, cache *statCache) (int, error) {
-	matched := cache.match(entries)
-	for i := range entries {
-		if e := &entries[i]; e.kind == Symlink {
-			e.digest = blake3.Sum256([]byte(e.link))
-		}
-	}
+var errPatterns = errors.New("invalid ignore patterns")
+
+// walkAndDigest walks the context and, while it walks, stats every file and
+// fills in its digest on all cores: from the stat cache when its stat is
+// unchanged, else by reading it. Each worker stats names relative to an open
+// directory. It returns the entries in walk order and how many files it read.
+func walkAndDigest(ctx context.Context, root string, patterns []string, cache *statCache, warn func(string)) ([]entry, int, error) {
 	rootFd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, &os.PathError{Op: "open", Path: root, Err: err}
+		return nil, 0, &os.PathError{Op: "open", Path: root, Err: err}
 	}
 	defer unix.Close(rootFd)
+	jobs := make(chan *job, 256)
 	workers := runtime.GOMAXPROCS(0)
-	chunk := int64(min(max(len(entries)/(8*workers), 1), 64)) // small enough to spread a few large files
-	var next, read atomic.Int64
 	g, ctx := errgroup.WithContext(ctx)
+	w, err := newWalker(ctx, root, patterns, cache, jobs, workers, warn)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", errPatterns, err)
+	}
+	g.Go(func() error {
+		defer close(jobs)
+		return w.run()
+	})
+	var read atomic.Int64
 	for range workers {
 		g.Go(func() error {
-			d := newDigester(rootFd, dirs)
+			d := newDigester(rootFd)
 			defer d.close()
-			for {
-				start := int(next.Add(chunk) - chunk)
-				if start >= len(entries) || ctx.Err() != nil {
-					return ctx.Err()
-				}
-				for i := start; i < min(start+int(chunk), len(entries)); i++ {
-					e := &entries[i]
-					if e.kind != File {
+			for j := range jobs {
+				for i := int(j.next.Add(1)) - 1; i < len(j.entries); i = int(j.next.Add(1)) - 1 {
+					e := &j.entries[i]
+					if e.kind != File || ctx.Err() != nil {
 						continue
 					}
-					ci := int32(-1)
-					if matched != nil {
-						ci = matched[i]
-					}
-					hashed, err := d.entry(e, cache, ci, matched != nil)
+					hashed, err := d.entry(e, j.dirs, cache)
 					if err != nil {
 						return &os.PathError{Op: "read", Path: root + "/" + e.path, Err: err}
 					}
@@ -207,10 +198,13 @@ func digestAll(ctx context.Context, root string, dirs []string, entries []entry,
 					}
 				}
 			}
+			return ctx.Err()
 		})
 	}
-	err = g.Wait()
-	return int(read.Load()), err
+	if err := g.Wait(); err != nil {
+		return nil, 0, err
+	}
+	return w.entries(), int(read.Load()), nil
 }
 
 // fileDigest digests one file by its absolute path.
@@ -225,7 +219,7 @@ func fileDigest(path string) ([32]byte, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return sum, err
 	}
-	d := newDigester(unix.AT_FDCWD, nil)
+	d := newDigester(unix.AT_FDCWD)
 	if sum, err = d.contents(fd, st.Size); err != nil {
 		return sum, &os.PathError{Op: "read", Path: path, Err: err}
 	}
@@ -241,15 +235,14 @@ const readBuffer = 256 << 10
 // it works in open and its buffers from file to file.
 type digester struct {
 	rootFd int
-	dirs   []string
 	dir    int32 // the directory dirFd is open on, or -1
 	dirFd  int
 	buf    []byte
 	h      *blake3.Hasher
 }
 
-func newDigester(rootFd int, dirs []string) *digester {
-	return &digester{rootFd: rootFd, dirs: dirs, dir: -1, buf: make([]byte, readBuffer), h: blake3.New()}
+func newDigester(rootFd int) *digester {
+	return &digester{rootFd: rootFd, dir: -1, buf: make([]byte, readBuffer), h: blake3.New()}
 }
 
 func (d *digester) close() {
@@ -261,11 +254,11 @@ func (d *digester) close() {
 // entry fills in a regular file's kind and digest. With a cache it stats the
 // name first and reads the file only on a miss; without one it opens the
 // file straight away and stats the open descriptor, which is cheaper.
-func (d *digester) entry(e *entry, cache *statCache, ci int32, useCache bool) (hashed bool, err error) {
+func (d *digester) entry(e *entry, dirs []string, cache *statCache) (hashed bool, err error) {
 	if e.dir != d.dir {
 		d.close()
 		d.dir = -1
-		path := d.dirs[e.dir]
+		path := dirs[e.dir]
 		if path == "" {
 			path = "."
 		}
@@ -275,12 +268,12 @@ func (d *digester) entry(e *entry, cache *statCache, ci int32, useCache bool) (h
 		d.dir = e.dir
 	}
 	var st unix.Stat_t
-	if useCache {
+	if len(cache.entries) > 0 {
 		if err := unix.Fstatat(d.dirFd, e.name(), &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return false, err
 		}
 		e.st, e.kind = toStat(&st), kindOf(st.Mode)
-		if sum, ok := cache.lookup(ci, e.st); ok {
+		if sum, ok := cache.lookup(e.cached, e.st); ok {
 			e.digest = sum
 			return false, nil
 		}

@@ -70,30 +70,7 @@ func openCache(dir, root string, warn func(string)) *statCache {
 	return c
 }
 
-// match pairs each file entry with its cache entry (or -1), merging the two
-// lists, which are both in walk order.
-func (c *statCache) match(entries []entry) []int32 {
-	if len(c.entries) == 0 {
-		return nil
-	}
-	out := make([]int32, len(entries))
-	j := 0
-	for i := range entries {
-		out[i] = -1
-		if entries[i].kind != File {
-			continue
-		}
-		for j < len(c.entries) && pathCompare(c.entries[j].path, entries[i].path) < 0 {
-			j++
-		}
-		if j < len(c.entries) && c.entries[j].path == entries[i].path {
-			out[i] = int32(j)
-		}
-	}
-	return out
-}
-
-// lookup returns the cached digest at index i (from match) when the file's
+// lookup returns the cached digest at index i (entry.cached) when the file's
 // stat is unchanged and older than the cache file: a file changed in the
 // same clock tick as the cache was written could otherwise hide its change.
 func (c *statCache) lookup(i int32, st stat) ([32]byte, bool) {

@@ -2,14 +2,17 @@ package source
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/moby/patternmatcher"
+	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,6 +38,7 @@ type stat struct {
 type entry struct {
 	path   string // slash-separated, relative to the context
 	dir    int32  // index of the directory holding it, in walker.dirs
+	cached int32  // index of its stat cache entry, or -1
 	kind   Kind   // regular files are File until their mode is known
 	st     stat   // files only
 	link   string // symlink target
@@ -48,17 +52,37 @@ func (e *entry) name() string { return e.path[strings.LastIndexByte(e.path, '/')
 // does: depth first, names sorted within each directory, a path excluded when
 // the ignore patterns match it given its parent's match results, and an
 // excluded directory still sent when something below it is re-included. It
-// reads directories only (file types come from getdents); files are stat'ed
-// and hashed afterwards, in parallel.
+// reads directories only (file types come from getdents) and hands the
+// entries it lists, a few at a time, to the workers that stat and hash them.
 type walker struct {
 	root     string
 	matcher  *patternmatcher.PatternMatcher // nil: nothing is excluded
 	prefixes bool                           // every exception is a plain prefix, so excluded dirs can be skipped
-	dirs     []string                       // directories read, relative ("" is the root)
-	entries  []entry
+	dirs     []string                       // directories read, relative ("" is the root); append-only
+	cache    *statCache
+	cursor   int // the walk's position in cache.entries, which share its order
+	blocks   [][]entry
+	block    []entry // being filled; never reallocated, so handed-out parts stay put
+	jobs     chan<- *job
+	workers  int
+	ctx      context.Context
 	warn     func(string)
 	buf      []byte // getdents buffer
 }
+
+// job is a run of entries, with the directories they refer to. Every worker
+// is handed every job and takes its entries one at a time, so that a run of
+// large files spreads over all of them.
+type job struct {
+	entries []entry
+	dirs    []string
+	next    atomic.Int32
+}
+
+const (
+	jobSize   = 16
+	blockSize = 64 * jobSize
+)
 
 type pendingDir struct {
 	path   string
@@ -66,8 +90,8 @@ type pendingDir struct {
 	listed bool // already appended to entries
 }
 
-func newWalker(root string, patterns []string, sizeHint int, warn func(string)) (*walker, error) {
-	w := &walker{root: root, warn: warn, prefixes: true, entries: make([]entry, 0, sizeHint)}
+func newWalker(ctx context.Context, root string, patterns []string, cache *statCache, jobs chan<- *job, workers int, warn func(string)) (*walker, error) {
+	w := &walker{root: root, warn: warn, prefixes: true, cache: cache, jobs: jobs, workers: workers, ctx: ctx, block: make([]entry, 0, blockSize)}
 	if len(patterns) == 0 {
 		return w, nil
 	}
@@ -91,7 +115,73 @@ func trimGlob(p string) string {
 	return strings.TrimSuffix(p, "/*")
 }
 
-// walk lists the directory rel (with its matcher results) into w.entries.
+// run walks the whole context, then hands out the last entries.
+func (w *walker) run() error {
+	if err := w.walk("", noMatch, nil); err != nil {
+		return err
+	}
+	if n := len(w.block); n%jobSize != 0 {
+		if err := w.send(w.block[n-n%jobSize:]); err != nil {
+			return err
+		}
+	}
+	w.blocks = append(w.blocks, w.block)
+	return nil
+}
+
+// entries returns everything listed, in walk order, once the workers are done.
+func (w *walker) entries() []entry {
+	n := 0
+	for _, b := range w.blocks {
+		n += len(b)
+	}
+	out := make([]entry, 0, n)
+	for _, b := range w.blocks {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// add lists an entry, pairs a file with its stat cache entry, and hands out
+// each completed run of jobSize entries.
+func (w *walker) add(e entry) error {
+	e.cached = -1
+	switch e.kind {
+	case File:
+		c := w.cache.entries
+		for w.cursor < len(c) && pathCompare(c[w.cursor].path, e.path) < 0 {
+			w.cursor++
+		}
+		if w.cursor < len(c) && c[w.cursor].path == e.path {
+			e.cached = int32(w.cursor)
+		}
+	case Symlink:
+		e.digest = blake3.Sum256([]byte(e.link))
+	}
+	if len(w.block) == cap(w.block) {
+		w.blocks = append(w.blocks, w.block)
+		w.block = make([]entry, 0, blockSize)
+	}
+	w.block = append(w.block, e)
+	if n := len(w.block); n%jobSize == 0 {
+		return w.send(w.block[n-jobSize : n])
+	}
+	return nil
+}
+
+func (w *walker) send(entries []entry) error {
+	j := &job{entries: entries, dirs: w.dirs}
+	for range w.workers {
+		select {
+		case w.jobs <- j:
+		case <-w.ctx.Done():
+			return w.ctx.Err()
+		}
+	}
+	return nil
+}
+
+// walk lists the directory rel (with its matcher results).
 func (w *walker) walk(rel string, info patternmatcher.MatchInfo, parents []*pendingDir) error {
 	dirPath := w.root
 	if rel != "" {
@@ -121,8 +211,12 @@ func (w *walker) walk(rel string, info patternmatcher.MatchInfo, parents []*pend
 		if typ.IsDir() {
 			d := &pendingDir{path: p, dir: here}
 			if !excluded {
-				w.list(parents)
-				w.entries = append(w.entries, entry{path: p, dir: here, kind: Dir})
+				if err := w.list(parents); err != nil {
+					return err
+				}
+				if err := w.add(entry{path: p, dir: here, kind: Dir}); err != nil {
+					return err
+				}
 				d.listed = true
 			}
 			err := w.walk(p, childInfo, append(parents, d))
@@ -150,8 +244,12 @@ func (w *walker) walk(rel string, info patternmatcher.MatchInfo, parents []*pend
 			w.warn(fmt.Sprintf("skipping %s: not a regular file, directory or symlink (a socket, device or pipe is never sent to the builder)", p))
 			continue
 		}
-		w.list(parents)
-		w.entries = append(w.entries, e)
+		if err := w.list(parents); err != nil {
+			return err
+		}
+		if err := w.add(e); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -224,13 +322,16 @@ func (w *walker) readDir(dir string) ([]dirent, error) {
 
 // list appends the excluded parent directories of an entry being sent, as
 // BuildKit sends the directories that hold a re-included path.
-func (w *walker) list(parents []*pendingDir) {
+func (w *walker) list(parents []*pendingDir) error {
 	for _, d := range parents {
 		if !d.listed {
-			w.entries = append(w.entries, entry{path: d.path, dir: d.dir, kind: Dir})
+			if err := w.add(entry{path: d.path, dir: d.dir, kind: Dir}); err != nil {
+				return err
+			}
 			d.listed = true
 		}
 	}
+	return nil
 }
 
 // exceptionBelow reports whether an exception pattern could re-include
