@@ -2,6 +2,7 @@ package sdkgen
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,4 +115,50 @@ func TestPythonSDKCompiles(t *testing.T) {
 	}
 	args := append([]string{"-m", "py_compile"}, append(files, more...)...)
 	run(t, dir, python, args...)
+}
+
+// TestEveryPropertyIsDescribed walks schema.json: config, resource inputs
+// and outputs, and object types all carry a description on every property.
+func TestEveryPropertyIsDescribed(t *testing.T) {
+	data, err := Schema(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Config    struct{ Variables map[string]struct{ Description string } }
+		Resources map[string]struct {
+			Description     string
+			InputProperties map[string]struct{ Description string }
+			Properties      map[string]struct{ Description string }
+		}
+		Types map[string]struct {
+			Properties map[string]struct{ Description string }
+		}
+	}
+	if err := json.Unmarshal(data, &spec); err != nil {
+		t.Fatal(err)
+	}
+	count := 0
+	check := func(where string, props map[string]struct{ Description string }) {
+		for name, p := range props {
+			count++
+			if strings.TrimSpace(p.Description) == "" {
+				t.Errorf("%s.%s has no description", where, name)
+			}
+		}
+	}
+	check("config", spec.Config.Variables)
+	for token, r := range spec.Resources {
+		if r.Description == "" {
+			t.Errorf("%s has no description", token)
+		}
+		check(token+" input", r.InputProperties)
+		check(token+" output", r.Properties)
+	}
+	for token, ty := range spec.Types {
+		check(token, ty.Properties)
+	}
+	if len(spec.Resources) != 1 || count < 60 {
+		t.Fatalf("schema looks incomplete: %d resources, %d properties", len(spec.Resources), count)
+	}
 }
