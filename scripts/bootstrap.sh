@@ -15,7 +15,7 @@ PULUMI_YAML_VERSION=v1.32.0
 BUILDKIT_VERSION=v0.34.2
 TYPESCRIPT_VERSION=5.9.3
 PULUMI_NODE_VERSION=3.276.0
-APT_PACKAGES=(runc b3sum git time)
+APT_PACKAGES=(runc b3sum git time awscli)
 
 TOOLS=${LAMBDACONTAINER_TOOLS:-$HOME/.cache/lambdacontainer/tools}
 export GOFLAGS=-buildvcs=false

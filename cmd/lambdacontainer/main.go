@@ -1,6 +1,7 @@
-// Command lambdacontainer is the provider's companion CLI. Today it has
-// `hash DIR`, which prints the source hash the provider computes for a build
-// context, with the same ignore rules and the same stat cache.
+// Command lambdacontainer is the provider's companion CLI: `hash DIR` prints
+// the source hash the provider computes for a build context (same ignore
+// rules, same stat cache), and `localaws` serves the local AWS the provider
+// and its tests deploy to.
 package main
 
 import (
@@ -20,6 +21,7 @@ const usage = `usage: lambdacontainer <command> [flags]
 
 commands:
   hash [flags] DIR   print the source hash of the build context DIR
+  localaws [flags]   serve the local AWS (ECR and its registry, Lambda, Logs, CloudFormation, STS)
 `
 
 func main() {
@@ -34,6 +36,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "hash":
 		return hash(args[1:], stdout, stderr)
+	case "localaws":
+		return serveLocalAWS(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

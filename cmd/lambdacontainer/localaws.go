@@ -1,0 +1,55 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/lambdacontainer/pulumi-lambdacontainer/localaws"
+)
+
+func serveLocalAWS(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("localaws", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var opts localaws.Options
+	fs.StringVar(&opts.Addr, "addr", "127.0.0.1:4566", "where the AWS APIs listen")
+	fs.StringVar(&opts.RegistryAddr, "registry-addr", "127.0.0.1:5000", "where the registry listens")
+	fs.StringVar(&opts.Dir, "dir", defaultStateDir(), "the state directory (repositories, images, functions, logs survive a restart)")
+	fs.StringVar(&opts.Account, "account", "123456789012", "the AWS account ID")
+	fs.StringVar(&opts.Region, "region", "us-east-1", "the AWS region")
+	fs.StringVar(&opts.Stacks, "stacks", "", `a JSON file of CloudFormation stacks: [{"name": "orders", "outputs": {"ApiFunction": "orders-api"}}]`)
+	fs.DurationVar(&opts.UpdateDelay, "update-delay", 300*time.Millisecond, "how long Lambda functions stay Pending or InProgress")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	opts.Log = log.New(stderr, "localaws: ", log.LstdFlags)
+	s, err := localaws.Start(opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "lambdacontainer localaws:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "localaws serving account %s in %s, state in %s\n", s.Account(), s.Region(), opts.Dir)
+	fmt.Fprintf(stdout, "  AWS APIs:  %s\n  registry:  %s (repositoryUri = %s/<name>)\n  admin:     %s/_localaws/\n\n",
+		s.Endpoint(), s.RegistryHost(), s.RegistryHost(), s.Endpoint())
+	fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local\n", s.Endpoint(), s.Region())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	if err := s.Close(); err != nil {
+		fmt.Fprintln(stderr, "lambdacontainer localaws: shutting down:", err)
+		return 1
+	}
+	return 0
+}
+
+func defaultStateDir() string {
+	if dir, err := os.UserCacheDir(); err == nil {
+		return dir + "/lambdacontainer/localaws"
+	}
+	return ".localaws"
+}

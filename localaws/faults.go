@@ -1,0 +1,138 @@
+package localaws
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// serviceNames maps X-Amz-Target prefixes to the names fault rules use.
+var serviceNames = map[string]string{ecrTarget: "ecr", "Logs_20140328": "logs"}
+
+// Fault is one rule of the fault injection admin API: calls to Service's
+// Operation ("*" for all) wait Latency, then fail with ErrorType and Status,
+// Count times (0: every time) or with Probability.
+type Fault struct {
+	Service     string  `json:"service"`   // ecr, registry, lambda, logs, sts, cloudformation
+	Operation   string  `json:"operation"` // e.g. UpdateFunctionCode; for the registry, PUT-manifest, PUT-blob, GET-manifest, GET-blob
+	ErrorType   string  `json:"errorType,omitempty"`
+	Status      int     `json:"status,omitempty"`
+	Message     string  `json:"message,omitempty"`
+	Count       int     `json:"count,omitempty"`
+	Probability float64 `json:"probability,omitempty"`
+	LatencyMs   int     `json:"latencyMs,omitempty"`
+}
+
+type faults struct {
+	mu    sync.Mutex
+	rules []*Fault
+}
+
+func newFaults() *faults { return &faults{} }
+
+func (f *faults) add(rule Fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if rule.Status == 0 && rule.ErrorType != "" {
+		rule.Status = http.StatusBadRequest
+	}
+	f.rules = append(f.rules, &rule)
+}
+
+func (f *faults) clear() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = nil
+}
+
+// match returns the latency and error to apply to a call, if any rule fires.
+func (f *faults) match(service, op string) (time.Duration, *awsError) {
+	if n, ok := serviceNames[service]; ok {
+		service = n
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var latency time.Duration
+	for i, r := range f.rules {
+		if !strings.EqualFold(r.Service, service) || (r.Operation != "*" && r.Operation != op) {
+			continue
+		}
+		latency += time.Duration(r.LatencyMs) * time.Millisecond
+		if r.ErrorType == "" || (r.Probability > 0 && rand.Float64() >= r.Probability) {
+			continue
+		}
+		if r.Count > 0 {
+			if r.Count--; r.Count == 0 {
+				f.rules = append(f.rules[:i:i], f.rules[i+1:]...)
+			}
+		}
+		msg := r.Message
+		if msg == "" {
+			msg = "injected by localaws"
+		}
+		return latency, &awsError{Type: r.ErrorType, Status: r.Status, Message: msg}
+	}
+	return latency, nil
+}
+
+// inject applies the fault rules to a call, and answers it with the
+// injected error (through write) when one fires.
+func (f *faults) inject(w http.ResponseWriter, service, op string, write func(http.ResponseWriter, any, error)) bool {
+	latency, err := f.match(service, op)
+	time.Sleep(latency)
+	if err != nil {
+		write(w, nil, err)
+		return true
+	}
+	return false
+}
+
+// serveAdmin is the admin API:
+//
+//	POST   /_localaws/faults                 add a Fault (JSON body)
+//	DELETE /_localaws/faults                 remove every fault
+//	POST   /_localaws/registry/expire-tokens expire every registry token now
+//	PUT    /_localaws/stacks/NAME            declare a stack: {"outputs": {...}}
+//	GET    /_localaws/health                 200 when serving
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.Path, "/_localaws")
+	body, err := readBody(r)
+	if err != nil {
+		writeJSON11(w, nil, err)
+		return
+	}
+	switch {
+	case path == "/health":
+		writeJSON11(w, map[string]string{"endpoint": s.Endpoint(), "registry": s.RegistryHost()}, nil)
+	case path == "/faults" && r.Method == http.MethodPost:
+		var rule Fault
+		if err := decodeJSON(body, &rule); err != nil {
+			writeJSON11(w, nil, err)
+			return
+		}
+		if rule.Service == "" || rule.Operation == "" {
+			writeJSON11(w, nil, badRequest("ValidationException", "a fault needs service and operation (\"*\" for all)"))
+			return
+		}
+		s.faults.add(rule)
+		writeJSON11(w, rule, nil)
+	case path == "/faults" && r.Method == http.MethodDelete:
+		s.faults.clear()
+		writeJSON11(w, nil, nil)
+	case path == "/registry/expire-tokens" && r.Method == http.MethodPost:
+		s.ecr.expireTokens()
+		writeJSON11(w, nil, nil)
+	case strings.HasPrefix(path, "/stacks/") && r.Method == http.MethodPut:
+		var st Stack
+		if err := decodeJSON(body, &st); err != nil {
+			writeJSON11(w, nil, err)
+			return
+		}
+		st.Name = strings.TrimPrefix(path, "/stacks/")
+		writeJSON11(w, nil, s.cfn.put(st))
+	default:
+		writeJSON11(w, nil, notFound("UnknownOperationException", "no admin operation at %s %s", r.Method, r.URL.Path))
+	}
+}

@@ -1,0 +1,224 @@
+package localaws
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"time"
+)
+
+// maxManifest is the largest manifest the registry accepts, as ECR's limit.
+const maxManifest = 4 << 20
+
+func quietLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// registryError answers in the distribution API's error format.
+func registryError(w http.ResponseWriter, status int, code, format string, a ...any) {
+	w.Header().Set("Content-Type", "application/json")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="localaws ECR"`)
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": fmt.Sprintf(format, a...)}}})
+}
+
+// registryPath splits /v2/<name>/<kind>/<ref> (kind: manifests, blobs, tags).
+func registryPath(p string) (name, kind, ref string) {
+	rest, ok := strings.CutPrefix(p, "/v2/")
+	if !ok || rest == "" {
+		return "", "", ""
+	}
+	for _, k := range []string{"/manifests/", "/blobs/uploads", "/blobs/", "/tags/"} {
+		if i := strings.LastIndex(rest, k); i > 0 {
+			return rest[:i], strings.Trim(strings.SplitN(k[1:], "/", 2)[0], "/"), strings.TrimPrefix(rest[i+len(k):], "/")
+		}
+	}
+	return "", "", ""
+}
+
+// registryHandler puts ECR's semantics in front of the OCI registry: basic
+// auth as user AWS with a live token, repositories that must exist, tag
+// immutability, and a record of every manifest push for DescribeImages.
+func (e *ecrService) registryHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, kind, ref := registryPath(r.URL.Path)
+		op := r.Method + "-" + strings.TrimSuffix(kind, "s")
+		if kind == "" {
+			op = r.Method + "-ping"
+		}
+		latency, ferr := e.faults.match("registry", op)
+		time.Sleep(latency)
+		if ferr != nil {
+			registryError(w, ferr.Status, ferr.Type, "%s", ferr.Message)
+			return
+		}
+		user, password, ok := r.BasicAuth()
+		switch {
+		case !ok:
+			registryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required: log in as AWS with the password from GetAuthorizationToken")
+			return
+		case user != "AWS" || !e.validToken(password):
+			registryError(w, http.StatusUnauthorized, "DENIED", "Your authorization token has expired. Reauthenticate and try again.")
+			return
+		}
+		if name == "" {
+			e.registry.ServeHTTP(w, r)
+			return
+		}
+		e.mu.Lock()
+		repo := e.state.Repositories[name]
+		e.mu.Unlock()
+		if repo == nil {
+			registryError(w, http.StatusNotFound, "NAME_UNKNOWN", "The repository with name '%s' does not exist in the registry with id '%s'", name, e.account)
+			return
+		}
+		switch {
+		case kind == "manifests" && r.Method == http.MethodPut:
+			e.putManifest(w, r, name, ref)
+		case kind == "manifests" && r.Method == http.MethodDelete:
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			im := repo.find(refID(ref))
+			if im == nil {
+				registryError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest %s not found", ref)
+				return
+			}
+			e.deleteImage(repo, im.Digest)
+			e.save()
+			w.WriteHeader(http.StatusAccepted)
+		default:
+			e.registry.ServeHTTP(w, r)
+		}
+	})
+}
+
+func refID(ref string) imageID {
+	if strings.HasPrefix(ref, "sha256:") {
+		return imageID{ImageDigest: ref}
+	}
+	return imageID{ImageTag: ref}
+}
+
+func (e *ecrService) putManifest(w http.ResponseWriter, r *http.Request, name, ref string) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxManifest+1))
+	if err != nil || len(body) > maxManifest {
+		registryError(w, http.StatusBadRequest, "MANIFEST_INVALID", "the manifest is unreadable or larger than %d bytes", maxManifest)
+		return
+	}
+	sum := sha256.Sum256(body)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	if strings.HasPrefix(ref, "sha256:") && ref != digest {
+		registryError(w, http.StatusBadRequest, "DIGEST_INVALID", "the manifest's digest is %s, not %s", digest, ref)
+		return
+	}
+	var m struct {
+		MediaType string
+		Config    struct {
+			MediaType string
+			Size      int64
+		}
+		Layers []struct{ Size int64 }
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		registryError(w, http.StatusBadRequest, "MANIFEST_INVALID", "the manifest is not JSON: %v", err)
+		return
+	}
+	mediaType := r.Header.Get("Content-Type")
+	if mediaType == "" {
+		mediaType = m.MediaType
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	repo := e.state.Repositories[name]
+	isTag := !strings.HasPrefix(ref, "sha256:")
+	if isTag {
+		if holder := repo.find(imageID{ImageTag: ref}); holder != nil && holder.Digest != digest && repo.tagImmutable(ref) {
+			registryError(w, http.StatusBadRequest, "TAG_INVALID", "The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", ref, name)
+			return
+		}
+	}
+	rec := httptest.NewRecorder()
+	fwd := r.Clone(r.Context())
+	fwd.Body, fwd.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	e.registry.ServeHTTP(rec, fwd)
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	if rec.Code != http.StatusCreated {
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return
+	}
+	im := repo.Images[digest]
+	if im == nil {
+		size := m.Config.Size
+		for _, l := range m.Layers {
+			size += l.Size
+		}
+		if size == 0 {
+			size = int64(len(body))
+		}
+		im = &image{Digest: digest, MediaType: mediaType, Manifest: body, Size: size, PushedAt: time.Now().UTC()}
+		repo.Images[digest] = im
+	}
+	if isTag && !slices.Contains(im.Tags, ref) {
+		if holder := repo.find(imageID{ImageTag: ref}); holder != nil { // the tag moves here
+			holder.Tags = slices.DeleteFunc(holder.Tags, func(t string) bool { return t == ref })
+		}
+		im.Tags = append(im.Tags, ref)
+	}
+	if err := e.save(); err != nil {
+		e.log("saving ECR state: %v", err)
+	}
+	w.WriteHeader(http.StatusCreated)
+}
+
+// registryDelete removes a manifest reference from the OCI registry.
+func (e *ecrService) registryDelete(name, ref string) {
+	req := httptest.NewRequest(http.MethodDelete, "/v2/"+name+"/manifests/"+ref, nil)
+	e.registry.ServeHTTP(httptest.NewRecorder(), req)
+}
+
+// replay puts every recorded manifest back into the registry after a
+// restart (blobs are on disk already): images before the indexes that
+// refer to them, then the tags.
+func (e *ecrService) replay() error {
+	for pass := range 2 {
+		for name, repo := range e.state.Repositories {
+			for _, im := range repo.Images {
+				if isIndex(im.MediaType) != (pass == 1) {
+					continue
+				}
+				for _, ref := range append([]string{im.Digest}, im.Tags...) {
+					req := httptest.NewRequest(http.MethodPut, "/v2/"+name+"/manifests/"+ref, bytes.NewReader(im.Manifest))
+					req.Header.Set("Content-Type", im.MediaType)
+					rec := httptest.NewRecorder()
+					e.registry.ServeHTTP(rec, req)
+					if rec.Code != http.StatusCreated {
+						return fmt.Errorf("%s@%s: %s", name, ref, rec.Body.String())
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func isIndex(mediaType string) bool {
+	return mediaType == "application/vnd.oci.image.index.v1+json" || mediaType == "application/vnd.docker.distribution.manifest.list.v2+json"
+}
+
+// artifactMediaType is the config media type of an image manifest.
+func artifactMediaType(im *image) string {
+	var m struct{ Config struct{ MediaType string } }
+	json.Unmarshal(im.Manifest, &m)
+	return m.Config.MediaType
+}
