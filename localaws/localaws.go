@@ -44,6 +44,7 @@ type Server struct {
 	regLn    net.Listener
 	faults   *faults
 	ecr      *ecrService
+	lambda   *lambdaService
 	sts      *stsService
 	cfn      *cfnService
 }
@@ -104,6 +105,9 @@ func (s *Server) init() error {
 	if s.ecr, err = newECR(s.opts, s.RegistryHost(), s.faults); err != nil {
 		return err
 	}
+	if s.lambda, err = newLambda(s.opts, s.ecr); err != nil {
+		return err
+	}
 	s.sts = &stsService{account: s.opts.Account}
 	if s.cfn, err = newCFN(s.opts); err != nil {
 		return err
@@ -156,6 +160,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		default:
 			writeJSON11(w, nil, badRequest("UnknownOperationException", "unknown operation %q", target))
 		}
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/2015-03-31/functions") {
+		s.lambda.serve(w, r)
 		return
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {

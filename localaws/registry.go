@@ -222,3 +222,19 @@ func artifactMediaType(im *image) string {
 	json.Unmarshal(im.Manifest, &m)
 	return m.Config.MediaType
 }
+
+// imageArch reads an image's architecture from its config blob; "" when
+// it cannot tell.
+func (e *ecrService) imageArch(repo string, im *image) string {
+	var m struct{ Config struct{ Digest string } }
+	if json.Unmarshal(im.Manifest, &m) != nil || m.Config.Digest == "" {
+		return ""
+	}
+	rec := httptest.NewRecorder()
+	e.registry.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v2/"+repo+"/blobs/"+m.Config.Digest, nil))
+	var cfg struct{ Architecture string }
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &cfg) != nil {
+		return ""
+	}
+	return cfg.Architecture
+}

@@ -125,7 +125,9 @@ func TestEveryPropertyIsDescribed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var spec struct {
-		Config    struct{ Variables map[string]struct{ Description string } }
+		Config struct {
+			Variables map[string]struct{ Description string }
+		}
 		Resources map[string]struct {
 			Description     string
 			InputProperties map[string]struct{ Description string }
