@@ -9,7 +9,7 @@ import (
 )
 
 // serviceNames maps X-Amz-Target prefixes to the names fault rules use.
-var serviceNames = map[string]string{ecrTarget: "ecr", "Logs_20140328": "logs"}
+var serviceNames = map[string]string{ecrTarget: "ecr", logsTarget: "logs"}
 
 // Fault is one rule of the fault injection admin API: calls to Service's
 // Operation ("*" for all) wait Latency, then fail with ErrorType and Status,

@@ -36,7 +36,6 @@ func pushImage(t *testing.T, s *Server, repo, tag, arch string) v1.Image {
 	return img
 }
 
-
 func TestLambdaLifecycleWithWaiters(t *testing.T) {
 	s := start(t, Options{UpdateDelay: 200 * time.Millisecond})
 	c := lambda.NewFromConfig(cfg(s))
@@ -154,7 +153,10 @@ func TestLambdaUpdatesFailWithLambdasReasons(t *testing.T) {
 		Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(uri + ":amd")}}); err != nil {
 		t.Fatal(err)
 	}
-	wait := lambda.NewFunctionUpdatedV2Waiter(c, func(o *lambda.FunctionUpdatedV2WaiterOptions) { o.MinDelay = 20 * time.Millisecond; o.MaxDelay = 50 * time.Millisecond })
+	wait := lambda.NewFunctionUpdatedV2Waiter(c, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay = 20 * time.Millisecond
+		o.MaxDelay = 50 * time.Millisecond
+	})
 	lambda.NewFunctionActiveV2Waiter(c, func(o *lambda.FunctionActiveV2WaiterOptions) { o.MinDelay = 20 * time.Millisecond }).
 		Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("api")}, 5*time.Second)
 	for _, tc := range []struct{ image, code, reason string }{

@@ -45,6 +45,7 @@ type Server struct {
 	faults   *faults
 	ecr      *ecrService
 	lambda   *lambdaService
+	logs     *logsService
 	sts      *stsService
 	cfn      *cfnService
 }
@@ -108,6 +109,9 @@ func (s *Server) init() error {
 	if s.lambda, err = newLambda(s.opts, s.ecr); err != nil {
 		return err
 	}
+	if s.logs, err = newLogs(s.opts); err != nil {
+		return err
+	}
 	s.sts = &stsService{account: s.opts.Account}
 	if s.cfn, err = newCFN(s.opts); err != nil {
 		return err
@@ -157,6 +161,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		switch service {
 		case ecrTarget:
 			s.ecr.serve(w, r, op)
+		case logsTarget:
+			s.logs.serve(w, r, op)
 		default:
 			writeJSON11(w, nil, badRequest("UnknownOperationException", "unknown operation %q", target))
 		}

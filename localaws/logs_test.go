@@ -1,0 +1,104 @@
+package localaws
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+)
+
+func TestLogs(t *testing.T) {
+	s := start(t, Options{})
+	c := cloudwatchlogs.NewFromConfig(cfg(s))
+	group := aws.String("/aws/lambda/orders-api")
+	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: group}); err != nil {
+		t.Fatal(err)
+	}
+	var exists *types.ResourceAlreadyExistsException
+	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: group}); !errors.As(err, &exists) {
+		t.Fatalf("a second CreateLogGroup: %v", err)
+	}
+	var missing *types.ResourceNotFoundException
+	if _, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: group, LogStreamName: aws.String("nope"),
+		LogEvents: []types.InputLogEvent{{Timestamp: aws.Int64(1), Message: aws.String("x")}}}); !errors.As(err, &missing) {
+		t.Fatalf("PutLogEvents to a missing stream: %v", err)
+	}
+	base := time.Now().Add(-time.Minute).UnixMilli()
+	for i, stream := range []string{"2026/12/03/[$LATEST]aaa", "2026/12/03/[1]bbb"} {
+		c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: group, LogStreamName: aws.String(stream)})
+		var events []types.InputLogEvent
+		for j, msg := range []string{"START RequestId: r1", "[ERROR] Runtime.ImportModuleError: No module named 'yaml'", "END RequestId: r1", "REPORT RequestId: r1 Duration: 1.00 ms"} {
+			events = append(events, types.InputLogEvent{Timestamp: aws.Int64(base + int64(i*100+j)), Message: aws.String(msg)})
+		}
+		if _, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: group, LogStreamName: aws.String(stream), LogEvents: events}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var invalid *types.InvalidParameterException
+	if _, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: group, LogStreamName: aws.String("2026/12/03/[1]bbb"),
+		LogEvents: []types.InputLogEvent{{Timestamp: aws.Int64(5), Message: aws.String("b")}, {Timestamp: aws.Int64(4), Message: aws.String("a")}}}); !errors.As(err, &invalid) {
+		t.Fatalf("out-of-order events: %v", err)
+	}
+
+	streams, err := c.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: group, OrderBy: types.OrderByLastEventTime, Descending: aws.Bool(true)})
+	if err != nil || len(streams.LogStreams) != 2 || *streams.LogStreams[0].LogStreamName != "2026/12/03/[1]bbb" || streams.LogStreams[0].LastEventTimestamp == nil {
+		t.Fatalf("DescribeLogStreams by last event: %v %+v", err, streams)
+	}
+
+	// Paging forward: the forward token repeats at the end.
+	var seen []string
+	in := &cloudwatchlogs.GetLogEventsInput{LogGroupName: group, LogStreamName: aws.String("2026/12/03/[$LATEST]aaa"), StartFromHead: aws.Bool(true), Limit: aws.Int32(3)}
+	for range 5 {
+		out, err := c.GetLogEvents(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range out.Events {
+			seen = append(seen, *e.Message)
+		}
+		if in.NextToken != nil && *out.NextForwardToken == *in.NextToken {
+			break
+		}
+		in.NextToken = out.NextForwardToken
+	}
+	if len(seen) != 4 || seen[0] != "START RequestId: r1" {
+		t.Fatalf("GetLogEvents pages: %q", seen)
+	}
+	tail, _ := c.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: group, LogStreamName: aws.String("2026/12/03/[$LATEST]aaa"), Limit: aws.Int32(1)})
+	if len(tail.Events) != 1 || *tail.Events[0].Message != "REPORT RequestId: r1 Duration: 1.00 ms" {
+		t.Fatalf("without startFromHead, the newest events come: %+v", tail.Events)
+	}
+
+	for pattern, want := range map[string]int{
+		"":                               8,
+		"ERROR":                          2,
+		`"No module named"`:              2,
+		"?START ?END":                    4,
+		"RequestId -REPORT -START":       2,
+		"Runtime.ImportModuleError yaml": 2,
+		"Traceback":                      0,
+	} {
+		var n int
+		pages := cloudwatchlogs.NewFilterLogEventsPaginator(c, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: group, FilterPattern: aws.String(pattern), Limit: aws.Int32(3)})
+		for pages.HasMorePages() {
+			p, err := pages.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(p.Events)
+		}
+		if n != want {
+			t.Errorf("FilterLogEvents %q: %d events, want %d", pattern, n, want)
+		}
+	}
+	window, _ := c.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: group, StartTime: aws.Int64(base + 100), EndTime: aws.Int64(base + 101)})
+	if len(window.Events) != 2 {
+		t.Fatalf("a time window: %+v", window.Events)
+	}
+	if _, err := c.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: group, FilterPattern: aws.String(`{ $.level = "ERROR" }`)}); !errors.As(err, &invalid) {
+		t.Fatalf("a JSON pattern must be refused clearly: %v", err)
+	}
+}
