@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -80,6 +81,11 @@ func Start(opts Options) (*Server, error) {
 	}
 	if err := os.MkdirAll(s.opts.Dir, 0o755); err != nil {
 		return nil, err
+	}
+	// Writes killed halfway leave temporary files; the state they replace is whole.
+	stale, _ := filepath.Glob(filepath.Join(s.opts.Dir, ".tmp-*"))
+	for _, f := range stale {
+		os.Remove(f)
 	}
 	var err error
 	if s.apiLn, err = net.Listen("tcp", opts.Addr); err != nil {

@@ -71,3 +71,14 @@ func Buildkitd(t testing.TB) string {
 		}
 	}
 }
+
+// AWSCLI returns Debian's AWS CLI v2 (/usr/bin/aws), whatever else PATH has.
+func AWSCLI(t testing.TB) string {
+	t.Helper()
+	const bin = "/usr/bin/aws"
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil || !bytes.HasPrefix(out, []byte("aws-cli/2.")) {
+		t.Fatalf("Debian's AWS CLI v2 is not installed at %s (%v: %s): run scripts/bootstrap.sh", bin, err, out)
+	}
+	return bin
+}
