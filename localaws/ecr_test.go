@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/testenv"
 )
@@ -233,6 +234,10 @@ func TestRegistryAcceptsIndexesAndSurvivesRestart(t *testing.T) {
 	if err := push(s, "api", "v1", img, auth); err != nil {
 		t.Fatal(err)
 	}
+	oci := mutate.MediaType(mutate.ConfigMediaType(img, types.OCIConfigJSON), types.OCIManifestSchema1)
+	if err := push(s, "api", "oci", oci, auth); err != nil {
+		t.Fatalf("pushing an OCI manifest: %v", err)
+	}
 	idx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})
 	ref, _ := name.NewTag(s.RegistryHost()+"/api:multi", name.Insecure)
 	if err := remote.WriteIndex(ref, idx, remote.WithAuth(auth)); err != nil {
@@ -243,8 +248,15 @@ func TestRegistryAcceptsIndexesAndSurvivesRestart(t *testing.T) {
 
 	s2 := start(t, Options{Dir: dir, RegistryAddr: registry})
 	out, err := ecr.NewFromConfig(cfg(s2)).DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String("api")})
-	if err != nil || len(out.ImageDetails) != 2 {
+	if err != nil || len(out.ImageDetails) != 3 {
 		t.Fatalf("after a restart: %v %+v", err, out)
+	}
+	media := map[string]bool{}
+	for _, d := range out.ImageDetails {
+		media[*d.ImageManifestMediaType] = true
+	}
+	if !media[string(types.DockerManifestSchema2)] || !media[string(types.OCIManifestSchema1)] || !media[string(types.OCIImageIndex)] {
+		t.Fatalf("manifest media types recorded: %v", media)
 	}
 	pulled, err := remote.Image(mustTag(t, s2, "api:v1"), remote.WithAuth(auth)) // the token survives too
 	if err != nil {
@@ -345,9 +357,9 @@ func TestBuildkitdPushesWithAnECRToken(t *testing.T) {
 	addr := testenv.Buildkitd(t)
 	s := start(t, Options{})
 	ecr.NewFromConfig(cfg(s)).CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("built")})
-	basic := login(t, s).(*authn.Basic)
+	password := awsCLI(t, s, nil, "ecr", "get-login-password") // as a user would: aws ecr get-login-password
 	dockerConfig := t.TempDir()
-	auth := base64.StdEncoding.EncodeToString([]byte(basic.Username + ":" + basic.Password))
+	auth := base64.StdEncoding.EncodeToString([]byte("AWS:" + password))
 	os.WriteFile(filepath.Join(dockerConfig, "config.json"), []byte(fmt.Sprintf(`{"auths": {%q: {"auth": %q}}}`, s.RegistryHost(), auth)), 0o600)
 	ctxDir := t.TempDir()
 	os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM scratch\nCOPY hello.txt /\n"), 0o644)

@@ -106,6 +106,9 @@ func TestLambdaLifecycleWithWaiters(t *testing.T) {
 	if err != nil || *alias.AliasArn != *after.Configuration.FunctionArn+":live" {
 		t.Fatalf("CreateAlias: %v %+v", err, alias)
 	}
+	if got, err := c.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String("orders-api"), Name: aws.String("live")}); err != nil || *got.FunctionVersion != "1" {
+		t.Fatalf("GetAlias: %v", err)
+	}
 	var missing *types.ResourceNotFoundException
 	if _, err := c.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: aws.String("orders-api"), Name: aws.String("live"), FunctionVersion: aws.String("7")}); !errors.As(err, &missing) {
 		t.Fatalf("an alias to a missing version: %v", err)
