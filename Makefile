@@ -1,7 +1,7 @@
 # The README's commands: `make demo` (the main job) and `make test`.
 SHELL := /bin/bash
 TOOLS_PATH = $(shell scripts/bootstrap.sh --path)
-WITH_TOOLS = PATH="$(TOOLS_PATH):$$PATH"
+WITH_TOOLS = PATH="$(TOOLS_PATH):$$PATH" LAMBDACONTAINER_PYTHON_BASE="$(shell scripts/bootstrap.sh --python-base)/layout"
 
 .PHONY: demo test tools build schema sdks vet bench-hash
 

@@ -23,6 +23,7 @@ type lambdaService struct {
 	region  string
 	delay   time.Duration
 	ecr     *ecrService
+	runtime *runtime
 	state   map[string]*function
 	store   store
 }
@@ -40,6 +41,7 @@ type function struct {
 // pendingUpdate is the outcome an update settles to once its delay passed.
 type pendingUpdate struct {
 	Until      time.Time `json:"until"`
+	Previous   imageRef  `json:"previous"` // what $LATEST runs until the update settles
 	Create     bool      `json:"create"`
 	ReasonCode string    `json:"reasonCode,omitempty"` // empty: success
 	Reason     string    `json:"reason,omitempty"`
@@ -100,8 +102,8 @@ var (
 	imageURIRe   = regexp.MustCompile(`^([^/]+)/(.+?)(?::([A-Za-z0-9_.-]+)|@(sha256:[0-9a-f]{64}))$`)
 )
 
-func newLambda(opts Options, e *ecrService) (*lambdaService, error) {
-	l := &lambdaService{account: opts.Account, region: opts.Region, delay: opts.UpdateDelay, ecr: e, state: map[string]*function{}, store: newStore(opts.Dir, "lambda")}
+func newLambda(opts Options, e *ecrService, rt *runtime) (*lambdaService, error) {
+	l := &lambdaService{account: opts.Account, region: opts.Region, delay: opts.UpdateDelay, ecr: e, runtime: rt, state: map[string]*function{}, store: newStore(opts.Dir, "lambda")}
 	return l, l.store.load(&l.state)
 }
 
@@ -161,6 +163,10 @@ func (l *lambdaService) settle(f *function) {
 		c.LastUpdateStatus = "Successful"
 	case p.ReasonCode != "":
 		c.LastUpdateStatus, c.UpdateReasonCode, c.UpdateReason = "Failed", p.ReasonCode, p.Reason
+		if p.Previous.Resolved != "" { // a failed update leaves the previous code serving
+			c.Image = p.Previous
+			c.CodeSha256 = p.Previous.Resolved[strings.LastIndex(p.Previous.Resolved, ":")+1:]
+		}
 	default:
 		c.LastUpdateStatus, c.UpdateReasonCode, c.UpdateReason = "Successful", "", ""
 	}
@@ -247,10 +253,98 @@ func (l *lambdaService) serve(w http.ResponseWriter, r *http.Request) {
 		writeREST(w, 0, nil, err)
 		return
 	}
+	if op == "Invoke" {
+		l.invoke(w, r, rawName, body)
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	status, out, err := l.dispatch(op, rawName, item, r.URL.Query(), body)
 	writeREST(w, status, out, err)
+}
+
+// invoke runs the function version asked for in a container; the control
+// plane's lock is held only while the version is looked up.
+func (l *lambdaService) invoke(w http.ResponseWriter, r *http.Request, rawName string, payload []byte) {
+	fn, err := l.invocable(rawName, r.URL.Query().Get("Qualifier"))
+	if err != nil {
+		writeREST(w, 0, nil, err)
+		return
+	}
+	if len(payload) == 0 {
+		payload = []byte("{}")
+	}
+	if !json.Valid(payload) {
+		writeREST(w, 0, nil, badRequest("InvalidRequestContentException", "Could not parse request body into json: the payload is not valid JSON"))
+		return
+	}
+	switch typ := r.Header.Get("X-Amz-Invocation-Type"); typ {
+	case "", "RequestResponse":
+	case "DryRun":
+		w.Header().Set("X-Amz-Executed-Version", fn.Version)
+		writeREST(w, http.StatusNoContent, nil, nil)
+		return
+	case "Event":
+		go l.runtime.Invoke(fn, payload)
+		w.Header().Set("X-Amz-Executed-Version", fn.Version)
+		writeREST(w, http.StatusAccepted, nil, nil)
+		return
+	default:
+		writeREST(w, 0, nil, badRequest("InvalidParameterValueException", "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun, not %q", typ))
+		return
+	}
+	out, tail, err := l.runtime.Invoke(fn, payload)
+	if err != nil {
+		writeREST(w, 0, nil, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amzn-RequestId", requestID())
+	h.Set("X-Amz-Executed-Version", fn.Version)
+	if r.Header.Get("X-Amz-Log-Type") == "Tail" {
+		h.Set("X-Amz-Log-Result", tail)
+	}
+	if out.errType != "" {
+		h.Set("X-Amz-Function-Error", out.errType)
+	}
+	w.WriteHeader(http.StatusOK)
+	w.Write(out.payload)
+}
+
+// invocable returns a copy of the configuration an invocation runs.
+func (l *lambdaService) invocable(rawName, qualifier string) (funcConfig, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	name, q, err := resolveName(rawName)
+	if err != nil {
+		return funcConfig{}, err
+	}
+	if qualifier == "" {
+		qualifier = q
+	}
+	f, err := l.function(name)
+	if err != nil {
+		return funcConfig{}, err
+	}
+	c, err := l.qualified(f, qualifier)
+	if err != nil {
+		return funcConfig{}, err
+	}
+	fn := *c
+	switch {
+	case fn.State == "Pending":
+		return fn, errorf(http.StatusConflict, "ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Pending")
+	case fn.State == "Failed":
+		return fn, badRequest("InvalidParameterValueException", "The function is in the Failed state (%s): %s", fn.StateReasonCode, fn.StateReason)
+	}
+	if fn.Version == "$LATEST" && f.Pending != nil && f.Pending.Previous.Resolved != "" {
+		fn.Image = f.Pending.Previous // an update in progress: the previous code still serves
+	}
+	if fn.Image.Resolved == "" {
+		return fn, badRequest("InvalidParameterValueException", "The function's image %s could not be resolved", fn.Image.URI)
+	}
+	return fn, nil
 }
 
 // lambdaOp names the operation a REST call is.
@@ -316,8 +410,6 @@ func (l *lambdaService) dispatch(op, rawName, item string, q url.Values, body []
 		return l.listVersions(f, q)
 	case "CreateAlias", "GetAlias", "UpdateAlias", "DeleteAlias", "ListAliases":
 		return l.aliasOp(op, f, item, body)
-	case "Invoke":
-		return 0, nil, errorf(http.StatusBadGateway, "ServiceException", "localaws cannot run functions yet: Invoke arrives with the runtime (localaws part 2)")
 	}
 	return 0, nil, notFound("UnknownOperationException", "no Lambda operation %s", op)
 }
@@ -504,10 +596,12 @@ func (l *lambdaService) updateCode(f *function, body []byte) (int, any, error) {
 		return 200, &f.Latest, nil
 	}
 	c := &f.Latest
+	previous := c.Image
 	c.Image = imageRef{URI: in.ImageUri, Resolved: resolved}
 	c.CodeSha256 = strings.TrimPrefix(digest, "sha256:")
 	c.Architectures = []string{arch}
 	l.startUpdate(f, code, reason)
+	f.Pending.Previous = previous
 	if in.Publish {
 		l.newVersion(f, "")
 	}
@@ -561,6 +655,7 @@ func (l *lambdaService) updateConfiguration(f *function, body []byte) (int, any,
 		c.Description = in.Description
 	}
 	l.startUpdate(f, "", "")
+	f.Pending.Previous = c.Image
 	l.save()
 	return 200, c, nil
 }

@@ -201,8 +201,8 @@ func TestLambdaStateSurvivesRestart(t *testing.T) {
 	if err != nil || got.Configuration.State != types.StatePending {
 		t.Fatalf("after a restart: %v %+v", err, got)
 	}
-	var svc *types.ServiceException
-	if _, err := lambda.NewFromConfig(cfg(s2), func(o *lambda.Options) { o.RetryMaxAttempts = 1 }).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("api")}); !errors.As(err, &svc) || !strings.Contains(err.Error(), "part 2") {
-		t.Fatalf("Invoke before the runtime exists: %v", err)
+	var conflict *types.ResourceConflictException
+	if _, err := lambda.NewFromConfig(cfg(s2), func(o *lambda.Options) { o.RetryMaxAttempts = 1 }).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("api")}); !errors.As(err, &conflict) || !strings.Contains(err.Error(), "Pending") {
+		t.Fatalf("Invoke while Pending: %v", err)
 	}
 }

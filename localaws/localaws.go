@@ -32,6 +32,8 @@ type Options struct {
 	Stacks string
 	// UpdateDelay is how long Lambda functions stay Pending / InProgress; default 300 ms.
 	UpdateDelay time.Duration
+	// IdleTimeout is how long a warm container waits for an invocation before it stops; default 5 minutes.
+	IdleTimeout time.Duration
 	Log         *log.Logger
 }
 
@@ -112,10 +114,14 @@ func (s *Server) init() error {
 	if s.ecr, err = newECR(s.opts, s.RegistryHost(), s.faults); err != nil {
 		return err
 	}
-	if s.lambda, err = newLambda(s.opts, s.ecr); err != nil {
+	if s.logs, err = newLogs(s.opts); err != nil {
 		return err
 	}
-	if s.logs, err = newLogs(s.opts); err != nil {
+	rt, err := newRuntime(s.opts, s.ecr, s.logs)
+	if err != nil {
+		return err
+	}
+	if s.lambda, err = newLambda(s.opts, s.ecr, rt); err != nil {
 		return err
 	}
 	s.sts = &stsService{account: s.opts.Account}
@@ -139,6 +145,7 @@ func (s *Server) Region() string  { return s.opts.Region }
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	s.lambda.runtime.Close()
 	err := errors.Join(s.api.Shutdown(ctx), s.registry.Shutdown(ctx))
 	if s.tempDir != "" {
 		os.RemoveAll(s.tempDir)

@@ -15,7 +15,7 @@ PULUMI_YAML_VERSION=v1.32.0
 BUILDKIT_VERSION=v0.34.2
 TYPESCRIPT_VERSION=5.9.3
 PULUMI_NODE_VERSION=3.276.0
-APT_PACKAGES=(runc b3sum git time awscli)
+APT_PACKAGES=(runc b3sum git time awscli debootstrap)
 
 TOOLS=${LAMBDACONTAINER_TOOLS:-$HOME/.cache/lambdacontainer/tools}
 export GOFLAGS=-buildvcs=false
@@ -23,8 +23,12 @@ PULUMI_DIR=$TOOLS/pulumi-$PULUMI_VERSION
 YAML_DIR=$TOOLS/pulumi-language-yaml-$PULUMI_YAML_VERSION
 BUILDKIT_DIR=$TOOLS/buildkit-$BUILDKIT_VERSION
 NODE_DIR=$TOOLS/node-typescript-$TYPESCRIPT_VERSION-pulumi-$PULUMI_NODE_VERSION
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PY_BASE_KEY=$(cat "$REPO"/localaws/baseimage/main.go "$REPO"/localaws/baseimage/files/* | sha256sum | cut -c1-12)
+PY_BASE_DIR=$TOOLS/lambda-python-base-bookworm-$PY_BASE_KEY
 TOOL_PATH=$PULUMI_DIR:$BUILDKIT_DIR:$NODE_DIR/bin
 if [ "${1:-}" = --path ]; then echo "$TOOL_PATH"; exit 0; fi
+if [ "${1:-}" = --python-base ]; then echo "$PY_BASE_DIR"; exit 0; fi
 mkdir -p "$TOOLS"
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -47,7 +51,7 @@ build_once() {
   while [ "$1" != "--" ]; do bins+=("$1"); shift; done
   shift
   local b ok=1
-  for b in "${bins[@]}"; do [ -x "$dir/$b" ] || ok=0; done
+  for b in "${bins[@]}"; do [ -e "$dir/$b" ] || ok=0; done
   ((ok)) && return 0
   log "building ${bins[*]} into $dir (cold builds take minutes)"
   local tmp="$dir.tmp.$$"
@@ -106,6 +110,22 @@ build_once "$YAML_DIR" pulumi-language-yaml -- pulumi_yaml
 build_once "$BUILDKIT_DIR" buildkitd buildctl -- buildkit
 build_once "$NODE_DIR" bin/tsc -- node_tools
 
+# The stand-in for the Lambda Python base image (which cannot be pulled here):
+# debootstrap with python3 and python3-fastapi, plus localaws/baseimage's
+# entrypoint and runtime client, packed as an OCI layout.
+python_base() {
+  local out=$1 rootfs mirror
+  rootfs=$(mktemp -d)
+  mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
+  [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list)
+  debootstrap --variant=minbase --include=python3,python3-fastapi bookworm "$rootfs" "$mirror" >"$out.debootstrap.log" 2>&1 ||
+    { cat "$out.debootstrap.log" >&2; rm -rf "$rootfs"; return 1; }
+  rm -rf "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/{doc,man,locale,info}
+  (cd "$REPO" && go run ./localaws/baseimage --rootfs "$rootfs" --out "$out/layout")
+  rm -rf "$rootfs" "$out.debootstrap.log"
+}
+build_once "$PY_BASE_DIR" layout/index.json -- python_base
+
 # The CLI takes language hosts that sit beside it as bundled ones (found on
 # PATH, it warns on every run), so the YAML host is linked in there.
 ln -f "$YAML_DIR/pulumi-language-yaml" "$PULUMI_DIR/" 2>/dev/null ||
@@ -116,4 +136,5 @@ echo "pulumi                $PULUMI_DIR/pulumi"
 echo "pulumi-language-yaml  $PULUMI_DIR/pulumi-language-yaml"
 echo "buildkitd, buildctl   $BUILDKIT_DIR/"
 echo "tsc, @pulumi/pulumi   $NODE_DIR/"
+echo "python base image     $PY_BASE_DIR/layout (OCI layout)"
 echo "export PATH=$TOOL_PATH:\$PATH"

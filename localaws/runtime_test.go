@@ -1,0 +1,246 @@
+package localaws
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// pythonBase loads the stand-in Python base image the tool bootstrap built.
+func pythonBase(t *testing.T) v1.Image {
+	t.Helper()
+	dir := os.Getenv("LAMBDACONTAINER_PYTHON_BASE")
+	if dir == "" {
+		t.Fatal("LAMBDACONTAINER_PYTHON_BASE is not set: run scripts/bootstrap.sh, then the tests through `make test`")
+	}
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatalf("the Python base image at %s: %v (run scripts/bootstrap.sh)", dir, err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil || len(m.Manifests) == 0 {
+		t.Fatalf("the Python base image at %s is empty: %v", dir, err)
+	}
+	img, err := idx.Image(m.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// fileLayer is a layer holding files (path: content).
+func fileLayer(t *testing.T, files map[string]string) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, content := range files {
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o755, Size: int64(len(content))})
+		tw.Write([]byte(content))
+	}
+	tw.Close()
+	data := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// pythonFunction pushes an image of the base plus app.py and creates a function on it.
+func pythonFunction(t *testing.T, s *Server, name, app string, memory, timeout int32) *lambda.Client {
+	t.Helper()
+	img, err := mutate.AppendLayers(pythonBase(t), fileLayer(t, map[string]string{"var/task/app.py": app}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	cf.Config.Cmd = []string{"app.handler"}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	ecr.NewFromConfig(cfg(s)).CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(name)})
+	if err := push(s, name, "v1", img, login(t, s)); err != nil {
+		t.Fatal(err)
+	}
+	c := lambda.NewFromConfig(cfg(s), func(o *lambda.Options) { o.RetryMaxAttempts = 1 })
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), PackageType: types.PackageTypeImage,
+		Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(s.RegistryHost() + "/" + name + ":v1")},
+		MemorySize: aws.Int32(memory), Timeout: aws.Int32(timeout), Environment: &types.Environment{Variables: map[string]string{"GREETING": "hello"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lambda.NewFunctionActiveV2Waiter(c, func(o *lambda.FunctionActiveV2WaiterOptions) { o.MinDelay = 20 * time.Millisecond }).
+		Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func invoke(t *testing.T, c *lambda.Client, name, payload string) (*lambda.InvokeOutput, string) {
+	t.Helper()
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(name), Payload: []byte(payload), LogType: types.LogTypeTail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+	return out, string(tail)
+}
+
+const pythonApp = `
+import json, os, time
+
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("boom: " + event["fail"])
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    if event.get("eat"):
+        hog = bytearray(event["eat"] * 1024 * 1024)
+        for i in range(0, len(hog), 4096):
+            hog[i] = 1
+    print("handling", json.dumps(event))
+    return {"statusCode": 200, "body": json.dumps({"greeting": os.environ["GREETING"], "request": context.aws_request_id,
+            "remaining": context.get_remaining_time_in_millis() > 0, "task_root": os.environ["LAMBDA_TASK_ROOT"]})}
+`
+
+func requireRunc(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("runc"); err != nil || os.Geteuid() != 0 {
+		t.Fatal("running functions needs runc and root: run scripts/bootstrap.sh and the tests as root (CI does)")
+	}
+}
+
+func TestInvokeRunsAPythonHandlerWithLambdasLogs(t *testing.T) {
+	requireRunc(t)
+	s := start(t, Options{UpdateDelay: 20 * time.Millisecond})
+	c := pythonFunction(t, s, "py", pythonApp, 256, 10)
+
+	out, tail := invoke(t, c, "py", `{"hello": "world"}`)
+	var resp struct {
+		StatusCode int
+		Body       string
+	}
+	if err := json.Unmarshal(out.Payload, &resp); err != nil || resp.StatusCode != 200 || out.FunctionError != nil || *out.ExecutedVersion != "$LATEST" {
+		t.Fatalf("a success: %v %s %v", err, out.Payload, out.FunctionError)
+	}
+	var body map[string]any
+	json.Unmarshal([]byte(resp.Body), &body)
+	if body["greeting"] != "hello" || body["remaining"] != true || body["task_root"] != "/var/task" || body["request"] == "" {
+		t.Fatalf("the handler saw: %v", body)
+	}
+	for _, want := range []string{"START RequestId: ", "Version: $LATEST", `handling {"hello": "world"}`, "END RequestId: ", "REPORT RequestId: ", "Billed Duration: ", "Memory Size: 256 MB", "Max Memory Used: ", "Init Duration: "} {
+		if !strings.Contains(tail, want) {
+			t.Errorf("the cold tail lacks %q:\n%s", want, tail)
+		}
+	}
+	_, warm := invoke(t, c, "py", `{}`)
+	if strings.Contains(warm, "Init Duration") || !strings.Contains(warm, "REPORT RequestId") {
+		t.Errorf("the second invocation must reuse the warm container:\n%s", warm)
+	}
+	if n := s.lambda.runtime.Running(); n != 1 {
+		t.Errorf("%d containers for two sequential invocations", n)
+	}
+
+	failed, tail := invoke(t, c, "py", `{"fail": "bad input"}`)
+	var fe struct{ ErrorType, ErrorMessage string }
+	json.Unmarshal(failed.Payload, &fe)
+	if aws.ToString(failed.FunctionError) != "Unhandled" || fe.ErrorType != "ValueError" || fe.ErrorMessage != "boom: bad input" || !strings.Contains(tail, "[ERROR] ValueError: boom: bad input") {
+		t.Fatalf("a raised exception: %v %s\n%s", failed.FunctionError, failed.Payload, tail)
+	}
+
+	logs := cloudwatchlogs.NewFromConfig(cfg(s))
+	streams, err := logs.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/lambda/py")})
+	if err != nil || len(streams.LogStreams) != 1 || !strings.Contains(*streams.LogStreams[0].LogStreamName, "/[$LATEST]") {
+		t.Fatalf("one log stream per container, named like Lambda's: %v %+v", err, streams)
+	}
+	errs, _ := logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/aws/lambda/py"), FilterPattern: aws.String("ERROR")})
+	if len(errs.Events) != 1 {
+		t.Fatalf("the error line in CloudWatch Logs: %+v", errs.Events)
+	}
+}
+
+func TestInvokeFailsLikeLambda(t *testing.T) {
+	requireRunc(t)
+	s := start(t, Options{UpdateDelay: 20 * time.Millisecond})
+	c := pythonFunction(t, s, "slow", pythonApp, 128, 1)
+	out, tail := invoke(t, c, "slow", `{"sleep": 5}`)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Task timed out after 1.00 seconds") || !strings.Contains(tail, "Task timed out after 1.00 seconds") {
+		t.Errorf("a timeout: %s\n%s", out.Payload, tail)
+	}
+	out, tail = invoke(t, c, "slow", `{"eat": 400}`)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Runtime exited with error: signal: killed") || !strings.Contains(tail, "Runtime.ExitError") {
+		t.Errorf("out of memory: %s\n%s", out.Payload, tail)
+	}
+	c = pythonFunction(t, s, "broken", "import yaml\n\ndef handler(event, context):\n    return {}\n", 128, 5)
+	out, tail = invoke(t, c, "broken", `{}`)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), `"errorType": "Runtime.ImportModuleError"`) ||
+		!strings.Contains(tail, "[ERROR] Runtime.ImportModuleError: Unable to import module 'app': No module named 'yaml'") {
+		t.Errorf("an import error: %s\n%s", out.Payload, tail)
+	}
+	c = pythonFunction(t, s, "nohandler", "def other(event, context):\n    return {}\n", 128, 5)
+	out, _ = invoke(t, c, "nohandler", `{}`)
+	if !strings.Contains(string(out.Payload), "Runtime.HandlerNotFound") {
+		t.Errorf("a missing handler: %s", out.Payload)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.lambda.runtime.Running() != 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestConcurrentInvocationsGetTheirOwnContainersAndIDs(t *testing.T) {
+	requireRunc(t)
+	s := start(t, Options{UpdateDelay: 20 * time.Millisecond, IdleTimeout: 500 * time.Millisecond})
+	c := pythonFunction(t, s, "many", pythonApp, 128, 20)
+	var wg sync.WaitGroup
+	ids := make(chan string, 10)
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, _ := invoke(t, c, "many", `{"sleep": 0.2}`)
+			var resp struct{ Body string }
+			json.Unmarshal(out.Payload, &resp)
+			var body struct{ Request string }
+			json.Unmarshal([]byte(resp.Body), &body)
+			ids <- body.Request
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]bool{}
+	for id := range ids {
+		if id == "" || seen[id] {
+			t.Fatalf("request ids must be unique and present: %v", seen)
+		}
+		seen[id] = true
+	}
+	// Idle containers stop by themselves, leaving no mount behind.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.lambda.runtime.Running() != 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := s.lambda.runtime.Running(); n != 0 {
+		t.Fatalf("%d containers still running after the idle timeout", n)
+	}
+	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), "/runtime/bundles/") {
+		t.Fatalf("a container's mount leaked")
+	}
+}
