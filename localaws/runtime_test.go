@@ -18,10 +18,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/testenv"
 )
 
 // pythonBase loads the stand-in Python base image the tool bootstrap built.
@@ -242,5 +245,74 @@ func TestConcurrentInvocationsGetTheirOwnContainersAndIDs(t *testing.T) {
 	}
 	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), "/runtime/bundles/") {
 		t.Fatalf("a container's mount leaked")
+	}
+}
+
+// goFunction builds testfunction for an architecture into a FROM scratch
+// image with buildkitd, pushes it with an ECR token, and creates a function.
+func goFunction(t *testing.T, s *Server, addr, name, goarch, lambdaArch string) *lambda.Client {
+	t.Helper()
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-trimpath", "-o", dir+"/bootstrap", "./testfunction")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	os.WriteFile(dir+"/Dockerfile", []byte("FROM scratch\nCOPY bootstrap /bootstrap\nENTRYPOINT [\"/bootstrap\"]\n"), 0o644)
+	ecr.NewFromConfig(cfg(s)).CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(name)})
+	basic := login(t, s).(*authn.Basic)
+	dockerConfig := t.TempDir()
+	os.WriteFile(dockerConfig+"/config.json", []byte(`{"auths": {"`+s.RegistryHost()+`": {"auth": "`+
+		base64.StdEncoding.EncodeToString([]byte(basic.Username+":"+basic.Password))+`"}}}`), 0o600)
+	cmd := exec.Command(testenv.Tool(t, "buildctl"), "--addr", addr, "build", "--frontend", "dockerfile.v0",
+		"--local", "context="+dir, "--local", "dockerfile="+dir, "--opt", "platform=linux/"+goarch,
+		"--output", "type=image,name="+s.RegistryHost()+"/"+name+":v1,push=true")
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dockerConfig)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("buildctl: %v\n%s", err, out)
+	}
+	c := lambda.NewFromConfig(cfg(s), func(o *lambda.Options) { o.RetryMaxAttempts = 1 })
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), PackageType: types.PackageTypeImage,
+		Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(s.RegistryHost() + "/" + name + ":v1")},
+		Architectures: []types.Architecture{types.Architecture(lambdaArch)}, Publish: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lambda.NewFunctionActiveV2Waiter(c, func(o *lambda.FunctionActiveV2WaiterOptions) { o.MinDelay = 20 * time.Millisecond }).
+		Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestAWSLambdaGoRunsUnchanged runs a function built on aws-lambda-go, AWS's
+// runtime client, by version and by alias; and the same function built for
+// arm64 on this x86_64 machine fails as Lambda does.
+func TestAWSLambdaGoRunsUnchanged(t *testing.T) {
+	requireRunc(t)
+	addr := testenv.Buildkitd(t)
+	s := start(t, Options{UpdateDelay: 20 * time.Millisecond})
+	c := goFunction(t, s, addr, "gofn", "amd64", "x86_64")
+	c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("gofn"), Name: aws.String("live"), FunctionVersion: aws.String("1")})
+	for _, qualifier := range []string{"1", "live"} {
+		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("gofn"), Qualifier: aws.String(qualifier), Payload: []byte(`{"name": "gopher"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r struct{ Hello, RequestID, Function, InvokedArn, Memory string }
+		json.Unmarshal(out.Payload, &r)
+		if out.FunctionError != nil || r.Hello != "gopher" || r.RequestID == "" || r.Function != "gofn" || r.Memory != "128" || *out.ExecutedVersion != "1" {
+			t.Fatalf("qualifier %s: %s %v", qualifier, out.Payload, out.FunctionError)
+		}
+	}
+	out, _ := invoke(t, c, "gofn", `{"fail": true}`)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "asked to fail") {
+		t.Fatalf("an error returned through aws-lambda-go: %s", out.Payload)
+	}
+
+	arm := goFunction(t, s, addr, "gofn-arm", "arm64", "arm64")
+	out, tail := invoke(t, arm, "gofn-arm", `{}`)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Runtime.InvalidEntrypoint") ||
+		!strings.Contains(string(out.Payload), "exec format error") || !strings.Contains(tail, "exec format error") {
+		t.Fatalf("an arm64 image on this x86_64 machine: %s\n%s", out.Payload, tail)
 	}
 }

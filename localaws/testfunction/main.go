@@ -1,0 +1,38 @@
+// Command testfunction is a Lambda function built on AWS's own runtime
+// client, github.com/aws/aws-lambda-go. localaws's tests build it into a
+// FROM scratch image and run it, to prove that localaws's Runtime API is
+// the one real functions speak.
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+type event struct {
+	Name string `json:"name"`
+	Fail bool   `json:"fail"`
+}
+
+type reply struct {
+	Hello      string `json:"hello"`
+	RequestID  string `json:"requestId"`
+	Function   string `json:"function"`
+	InvokedArn string `json:"invokedArn"`
+	Memory     string `json:"memory"`
+}
+
+func handle(ctx context.Context, e event) (reply, error) {
+	if e.Fail {
+		return reply{}, errors.New("asked to fail")
+	}
+	lc, _ := lambdacontext.FromContext(ctx)
+	return reply{Hello: e.Name, RequestID: lc.AwsRequestID, InvokedArn: lc.InvokedFunctionArn,
+		Function: lambdacontext.FunctionName, Memory: os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")}, nil
+}
+
+func main() { lambda.Start(handle) }
