@@ -246,6 +246,9 @@ func TestConcurrentInvocationsGetTheirOwnContainersAndIDs(t *testing.T) {
 	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), "/runtime/bundles/") {
 		t.Fatalf("a container's mount leaked")
 	}
+	if out, err := exec.Command("runc", "--root", s.opts.Dir+"/runtime/runc", "list", "-q").Output(); err != nil || strings.TrimSpace(string(out)) != "" {
+		t.Fatalf("runc still knows containers: %v %q", err, out)
+	}
 }
 
 // goFunction builds testfunction for an architecture into a FROM scratch
@@ -316,3 +319,76 @@ func TestAWSLambdaGoRunsUnchanged(t *testing.T) {
 		t.Fatalf("an arm64 image on this x86_64 machine: %s\n%s", out.Payload, tail)
 	}
 }
+
+// fastAPIApp is a FastAPI app behind a small ASGI adapter that turns an API
+// Gateway HTTP API (v2) event into an ASGI request, as mangum does.
+const fastAPIApp = `
+import asyncio, json
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+app = FastAPI()
+
+class Order(BaseModel):
+    item: str
+    quantity: int
+
+@app.get("/health")
+def health():
+    return {"status": "ok"}
+
+@app.post("/orders")
+def create(order: Order):
+    return {"item": order.item, "total": order.quantity * 2}
+
+def handler(event, context):
+    http = event["requestContext"]["http"]
+    body = (event.get("body") or "").encode()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": http["method"],
+             "path": event["rawPath"], "raw_path": event["rawPath"].encode(), "query_string": event.get("rawQueryString", "").encode(),
+             "headers": [(k.lower().encode(), v.encode()) for k, v in (event.get("headers") or {}).items()],
+             "scheme": "https", "server": ("localhost", 443), "client": ("127.0.0.1", 0), "root_path": ""}
+    sent, out = [False], {"status": 500, "headers": [], "body": b""}
+    async def receive():
+        if sent[0]:
+            return {"type": "http.disconnect"}
+        sent[0] = True
+        return {"type": "http.request", "body": body, "more_body": False}
+    async def send(message):
+        if message["type"] == "http.response.start":
+            out["status"], out["headers"] = message["status"], message.get("headers", [])
+        elif message["type"] == "http.response.body":
+            out["body"] += message.get("body", b"")
+    asyncio.run(app(scope, receive, send))
+    return {"statusCode": out["status"], "headers": {k.decode(): v.decode() for k, v in out["headers"]}, "body": out["body"].decode()}
+`
+
+func TestFastAPIRunsOnTheStandInBase(t *testing.T) {
+	requireRunc(t)
+	s := start(t, Options{UpdateDelay: 20 * time.Millisecond})
+	c := pythonFunction(t, s, "api", fastAPIApp, 256, 10)
+	event := func(method, path, body string) string {
+		return `{"version": "2.0", "rawPath": "` + path + `", "rawQueryString": "", "headers": {"content-type": "application/json"},
+			"requestContext": {"http": {"method": "` + method + `", "path": "` + path + `"}}, "body": ` + strconvQuote(body) + `, "isBase64Encoded": false}`
+	}
+	for _, tc := range []struct{ method, path, body, want string }{
+		{"GET", "/health", "", `{"status":"ok"}`},
+		{"POST", "/orders", `{"item": "tea", "quantity": 3}`, `{"item":"tea","total":6}`},
+	} {
+		out, tail := invoke(t, c, "api", event(tc.method, tc.path, tc.body))
+		var resp struct {
+			StatusCode int
+			Body       string
+		}
+		json.Unmarshal(out.Payload, &resp)
+		if resp.StatusCode != 200 || resp.Body != tc.want {
+			t.Fatalf("%s %s: %s\n%s", tc.method, tc.path, out.Payload, tail)
+		}
+	}
+	out, _ := invoke(t, c, "api", event("POST", "/orders", `{"item": "tea"}`))
+	if !strings.Contains(string(out.Payload), `"statusCode": 422`) {
+		t.Fatalf("validation by pydantic: %s", out.Payload)
+	}
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }

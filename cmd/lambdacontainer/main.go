@@ -21,7 +21,7 @@ const usage = `usage: lambdacontainer <command> [flags]
 
 commands:
   hash [flags] DIR   print the source hash of the build context DIR
-  localaws [flags]   serve the local AWS (ECR and its registry, Lambda, Logs, CloudFormation, STS)
+  localaws [flags]   serve the local AWS (ECR and its registry, Lambda with runc, Logs, CloudFormation, STS)
 `
 
 func main() {
