@@ -563,7 +563,11 @@ func (l *lambdaService) deleteFunction(name string, f *function, qualifier strin
 	return http.StatusNoContent, nil, nil
 }
 
-func (l *lambdaService) checkRevision(f *function, revision string) error {
+// mutable refuses a change while an update settles, or against a stale RevisionId.
+func (l *lambdaService) mutable(f *function, revision string) error {
+	if err := l.busy(f); err != nil {
+		return err
+	}
 	if revision != "" && revision != f.Latest.RevisionId {
 		return errorf(http.StatusPreconditionFailed, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
 	}
@@ -575,10 +579,7 @@ func (l *lambdaService) updateCode(f *function, body []byte) (int, any, error) {
 	if err := decodeJSON(body, &in); err != nil {
 		return 0, nil, err
 	}
-	if err := l.busy(f); err != nil {
-		return 0, nil, err
-	}
-	if err := l.checkRevision(f, in.RevisionId); err != nil {
+	if err := l.mutable(f, in.RevisionId); err != nil {
 		return 0, nil, err
 	}
 	if in.ImageUri == "" {
@@ -627,10 +628,7 @@ func (l *lambdaService) updateConfiguration(f *function, body []byte) (int, any,
 	if err := decodeJSON(body, &in); err != nil {
 		return 0, nil, err
 	}
-	if err := l.busy(f); err != nil {
-		return 0, nil, err
-	}
-	if err := l.checkRevision(f, in.RevisionId); err != nil {
+	if err := l.mutable(f, in.RevisionId); err != nil {
 		return 0, nil, err
 	}
 	c := &f.Latest
@@ -681,10 +679,7 @@ func (l *lambdaService) publishVersion(f *function, body []byte) (int, any, erro
 	if err := decodeJSON(body, &in); err != nil {
 		return 0, nil, err
 	}
-	if err := l.busy(f); err != nil {
-		return 0, nil, err
-	}
-	if err := l.checkRevision(f, in.RevisionId); err != nil {
+	if err := l.mutable(f, in.RevisionId); err != nil {
 		return 0, nil, err
 	}
 	if in.CodeSha256 != "" && in.CodeSha256 != f.Latest.CodeSha256 {
