@@ -191,6 +191,17 @@ func TestRegistryPushDescribeDeleteWithECRSemantics(t *testing.T) {
 	if len(mine.ImageTags) != 2 || *mine.ImageManifestMediaType == "" || *mine.ImageSizeInBytes < 1024 || mine.ImagePushedAt == nil {
 		t.Fatalf("image detail: %+v", mine)
 	}
+	var paged int
+	for pages := ecr.NewDescribeImagesPaginator(c, &ecr.DescribeImagesInput{RepositoryName: aws.String("orders-api"), MaxResults: aws.Int32(1)}); pages.HasMorePages(); {
+		p, err := pages.NextPage(ctx)
+		if err != nil || len(p.ImageDetails) != 1 {
+			t.Fatalf("a DescribeImages page: %v %+v", err, p)
+		}
+		paged++
+	}
+	if paged != 2 {
+		t.Fatalf("DescribeImages in pages of one: %d pages", paged)
+	}
 	untagged, _ := c.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String("orders-api"), Filter: &ecrtypes.DescribeImagesFilter{TagStatus: ecrtypes.TagStatusUntagged}})
 	if len(untagged.ImageDetails) != 1 || *untagged.ImageDetails[0].ImageDigest != digestOf(t, other) {
 		t.Fatalf("the image the cache tag left must be untagged: %+v", untagged.ImageDetails)
