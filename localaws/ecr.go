@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,6 +110,22 @@ func (e *ecrService) repoOut(r *ecrRepo) map[string]any {
 }
 
 // repo finds a repository; the caller holds e.mu.
+func (e *ecrService) listTags(arn string) (any, error) {
+	name, ok := strings.CutPrefix(arn, e.repoArn(""))
+	if !ok {
+		return nil, badRequest("InvalidParameterException", "Invalid parameter at 'resourceArn' failed to satisfy constraint: '%s' is not a repository ARN of this registry", arn)
+	}
+	r, err := e.repo(name)
+	if err != nil {
+		return nil, err
+	}
+	tags := r.Tags
+	if tags == nil {
+		tags = []resourceTag{}
+	}
+	return map[string]any{"tags": tags}, nil
+}
+
 func (e *ecrService) repo(name string) (*ecrRepo, error) {
 	if r, ok := e.state.Repositories[name]; ok {
 		return r, nil
@@ -143,6 +160,7 @@ func (e *ecrService) serve(w http.ResponseWriter, r *http.Request, op string) {
 		LifecyclePolicyText string        `json:"lifecyclePolicyText"`
 		Tags                []resourceTag `json:"tags"`
 		AcceptedMediaTypes  []string      `json:"acceptedMediaTypes"`
+		ResourceArn         string        `json:"resourceArn"`
 	}
 	if err := decodeJSON(body, &in); err != nil {
 		writeJSON11(w, nil, err)
@@ -182,6 +200,8 @@ func (e *ecrService) serve(w http.ResponseWriter, r *http.Request, op string) {
 		out, err = e.lifecyclePolicy(op, in.RepositoryName, in.LifecyclePolicyText)
 	case "PutImageScanningConfiguration":
 		out, err = e.putScanning(in.RepositoryName, in.ScanningConfig != nil && in.ScanningConfig.ScanOnPush)
+	case "ListTagsForResource":
+		out, err = e.listTags(in.ResourceArn)
 	default:
 		err = badRequest("UnknownOperationException", "localaws does not implement ECR's %s", op)
 	}

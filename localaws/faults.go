@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -13,7 +14,10 @@ var serviceNames = map[string]string{ecrTarget: "ecr", logsTarget: "logs"}
 
 // Fault is one rule of the fault injection admin API: calls to Service's
 // Operation ("*" for all) wait Latency, then fail with ErrorType and Status,
-// Count times (0: every time) or with Probability.
+// Count times (0: every time) or with Probability. With FailUpdate, a Lambda
+// update (UpdateFunctionCode, UpdateFunctionConfiguration, CreateFunction) is
+// accepted but settles as Failed with that LastUpdateStatusReasonCode and
+// Message as the reason, as when Lambda cannot pull an image after all.
 type Fault struct {
 	Service     string  `json:"service"`   // ecr, registry, lambda, logs, sts, cloudformation
 	Operation   string  `json:"operation"` // e.g. UpdateFunctionCode; for the registry, PUT-manifest, PUT-blob, GET-manifest, GET-blob
@@ -23,14 +27,37 @@ type Fault struct {
 	Count       int     `json:"count,omitempty"`
 	Probability float64 `json:"probability,omitempty"`
 	LatencyMs   int     `json:"latencyMs,omitempty"`
+	FailUpdate  string  `json:"failUpdate,omitempty"`
 }
 
 type faults struct {
 	mu    sync.Mutex
 	rules []*Fault
+	calls map[string]int // "service:Operation" -> calls, for the admin API
+	bytes int64          // blob bytes the registry received
 }
 
-func newFaults() *faults { return &faults{} }
+func newFaults() *faults { return &faults{calls: map[string]int{}} }
+
+// Calls counts what every call has cost so far: the calls by
+// "service:Operation" (registry operations as in Fault), and the blob bytes
+// uploaded to the registry. Tests assert idempotency and upload sizes on it.
+type Calls struct {
+	Calls             map[string]int `json:"calls"`
+	RegistryBlobBytes int64          `json:"registryBlobBytes"`
+}
+
+func (f *faults) snapshot() Calls {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return Calls{Calls: maps.Clone(f.calls), RegistryBlobBytes: f.bytes}
+}
+
+func (f *faults) received(n int64) {
+	f.mu.Lock()
+	f.bytes += n
+	f.mu.Unlock()
+}
 
 func (f *faults) add(rule Fault) {
 	f.mu.Lock()
@@ -54,19 +81,18 @@ func (f *faults) match(service, op string) (time.Duration, *awsError) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls[strings.ToLower(service)+":"+op]++
 	var latency time.Duration
 	for i, r := range f.rules {
 		if !strings.EqualFold(r.Service, service) || (r.Operation != "*" && r.Operation != op) {
 			continue
 		}
-		latency += time.Duration(r.LatencyMs) * time.Millisecond
-		if r.ErrorType == "" || (r.Probability > 0 && rand.Float64() >= r.Probability) {
-			continue
+		if r.FailUpdate != "" {
+			continue // applied by failedUpdate once the call is accepted
 		}
-		if r.Count > 0 {
-			if r.Count--; r.Count == 0 {
-				f.rules = append(f.rules[:i:i], f.rules[i+1:]...)
-			}
+		latency += time.Duration(r.LatencyMs) * time.Millisecond
+		if r.ErrorType == "" || !f.fire(i) {
+			continue
 		}
 		msg := r.Message
 		if msg == "" {
@@ -75,6 +101,41 @@ func (f *faults) match(service, op string) (time.Duration, *awsError) {
 		return latency, &awsError{Type: r.ErrorType, Status: r.Status, Message: msg}
 	}
 	return latency, nil
+}
+
+// fire decides whether rule i applies to this call, counting it down; the
+// caller holds f.mu.
+func (f *faults) fire(i int) bool {
+	r := f.rules[i]
+	if r.Probability > 0 && rand.Float64() >= r.Probability {
+		return false
+	}
+	if r.Count > 0 {
+		if r.Count--; r.Count == 0 {
+			f.rules = append(f.rules[:i:i], f.rules[i+1:]...)
+		}
+	}
+	return true
+}
+
+// failedUpdate returns the reason code and reason an accepted Lambda update
+// of op must settle with, when a FailUpdate rule fires.
+func (f *faults) failedUpdate(op string) (code, reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, r := range f.rules {
+		if r.FailUpdate == "" || !strings.EqualFold(r.Service, "lambda") || (r.Operation != "*" && r.Operation != op) {
+			continue
+		}
+		if f.fire(i) {
+			reason := r.Message
+			if reason == "" {
+				reason = "injected by localaws"
+			}
+			return r.FailUpdate, reason
+		}
+	}
+	return "", ""
 }
 
 // inject applies the fault rules to a call, and answers it with the
@@ -96,6 +157,7 @@ func (f *faults) inject(w http.ResponseWriter, service, op string, write func(ht
 //	POST   /_localaws/registry/expire-tokens expire every registry token now
 //	PUT    /_localaws/stacks/NAME            declare a stack: {"outputs": {...}}
 //	GET    /_localaws/health                 200 when serving
+//	GET    /_localaws/calls                  the Calls made so far
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/_localaws")
 	body, err := readBody(r)
@@ -106,6 +168,8 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == "/health":
 		writeJSON11(w, map[string]string{"endpoint": s.Endpoint(), "registry": s.RegistryHost()}, nil)
+	case path == "/calls" && r.Method == http.MethodGet:
+		writeJSON11(w, s.faults.snapshot(), nil)
 	case path == "/faults" && r.Method == http.MethodPost:
 		var rule Fault
 		if err := decodeJSON(body, &rule); err != nil {

@@ -300,7 +300,7 @@ func (l *lambdaService) invoke(w http.ResponseWriter, r *http.Request, rawName s
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("X-Amzn-RequestId", requestID())
+	h.Set("X-Amzn-RequestId", out.requestID) // the invocation's, as in its START and REPORT lines
 	h.Set("X-Amz-Executed-Version", fn.Version)
 	if r.Header.Get("X-Amz-Log-Type") == "Tail" {
 		h.Set("X-Amz-Log-Result", tail)
@@ -486,6 +486,9 @@ func (l *lambdaService) createFunction(body []byte) (int, any, error) {
 		return 0, nil, err
 	}
 	resolved, digest, code, reason := l.resolveImage(in.Code.ImageUri, arch)
+	if fc, fr := l.ecr.faults.failedUpdate("CreateFunction"); fc != "" && code == "" {
+		code, reason = fc, fr
+	}
 	now := time.Now()
 	f := &function{Aliases: map[string]*alias{}, Tags: in.Tags, NextVersion: 1,
 		Pending: &pendingUpdate{Until: now.Add(l.delay), Create: true, ReasonCode: code, Reason: reason}}
@@ -593,6 +596,9 @@ func (l *lambdaService) updateCode(f *function, body []byte) (int, any, error) {
 		}
 	}
 	resolved, digest, code, reason := l.resolveImage(in.ImageUri, arch)
+	if fc, fr := l.ecr.faults.failedUpdate("UpdateFunctionCode"); fc != "" && code == "" && !in.DryRun {
+		code, reason = fc, fr
+	}
 	if in.DryRun {
 		return 200, &f.Latest, nil
 	}
@@ -652,7 +658,8 @@ func (l *lambdaService) updateConfiguration(f *function, body []byte) (int, any,
 	if in.Description != "" {
 		c.Description = in.Description
 	}
-	l.startUpdate(f, "", "")
+	fc, fr := l.ecr.faults.failedUpdate("UpdateFunctionConfiguration")
+	l.startUpdate(f, fc, fr)
 	f.Pending.Previous = c.Image
 	l.save()
 	return 200, c, nil

@@ -185,6 +185,41 @@ func TestLambdaUpdatesFailWithLambdasReasons(t *testing.T) {
 	}
 }
 
+// A FailUpdate fault makes an accepted update settle as Failed, leaving the
+// previous code serving, as when Lambda cannot pull an image after all.
+func TestInjectedFailedUpdateSettlesAsFailed(t *testing.T) {
+	s := start(t, Options{UpdateDelay: 50 * time.Millisecond})
+	c := lambda.NewFromConfig(cfg(s))
+	pushImage(t, s, "api", "v1", "amd64")
+	v2 := pushImage(t, s, "api", "v2", "amd64")
+	uri := s.RegistryHost() + "/api"
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("api"), PackageType: types.PackageTypeImage,
+		Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(uri + ":v1")}}); err != nil {
+		t.Fatal(err)
+	}
+	fast := func(o *lambda.FunctionUpdatedV2WaiterOptions) { o.MinDelay, o.MaxDelay = 20*time.Millisecond, 50*time.Millisecond }
+	wait := lambda.NewFunctionUpdatedV2Waiter(c, fast)
+	wait.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("api")}, 5*time.Second)
+	before, _ := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("api")})
+	addFault(t, s, `{"service": "lambda", "operation": "UpdateFunctionCode", "failUpdate": "ImageAccessDenied", "message": "Lambda was denied", "count": 1}`)
+	d, _ := v2.Digest()
+	for i, want := range []types.LastUpdateStatus{types.LastUpdateStatusFailed, types.LastUpdateStatusSuccessful} {
+		if _, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("api"), ImageUri: aws.String(uri + "@" + d.String())}); err != nil {
+			t.Fatal(err)
+		}
+		wait.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("api")}, 5*time.Second)
+		got, _ := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("api")})
+		cfg := got.Configuration
+		if cfg.LastUpdateStatus != want {
+			t.Fatalf("update %d: %s (%s), want %s", i+1, cfg.LastUpdateStatus, cfg.LastUpdateStatusReasonCode, want)
+		}
+		if i == 0 && (cfg.LastUpdateStatusReasonCode != types.LastUpdateStatusReasonCodeImageAccessDenied ||
+			aws.ToString(cfg.LastUpdateStatusReason) != "Lambda was denied" || *got.Code.ResolvedImageUri != *before.Code.ResolvedImageUri) {
+			t.Fatalf("the failed update: %s %q, resolved %s", cfg.LastUpdateStatusReasonCode, aws.ToString(cfg.LastUpdateStatusReason), *got.Code.ResolvedImageUri)
+		}
+	}
+}
+
 func TestLambdaStateSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	s := start(t, Options{Dir: dir, UpdateDelay: time.Hour})

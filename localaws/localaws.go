@@ -137,6 +137,9 @@ func (s *Server) Endpoint() string { return "http://" + s.apiLn.Addr().String() 
 // RegistryHost is the registry's host:port, the host of every repositoryUri.
 func (s *Server) RegistryHost() string { return s.regLn.Addr().String() }
 
+// Calls reports the calls made so far, as GET /_localaws/calls does.
+func (s *Server) Calls() Calls { return s.faults.snapshot() }
+
 // Account and Region are the ones the server answers for.
 func (s *Server) Account() string { return s.opts.Account }
 func (s *Server) Region() string  { return s.opts.Region }

@@ -95,9 +95,24 @@ func (e *ecrService) registryHandler() http.Handler {
 			e.save()
 			w.WriteHeader(http.StatusAccepted)
 		default:
+			if kind == "blobs" && (r.Method == http.MethodPatch || r.Method == http.MethodPut) {
+				r.Body = &countingBody{r.Body, e.faults}
+			}
 			e.registry.ServeHTTP(w, r)
 		}
 	})
+}
+
+// countingBody adds the blob bytes an upload carries to the Calls record.
+type countingBody struct {
+	io.ReadCloser
+	f *faults
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.f.received(int64(n))
+	return n, err
 }
 
 func refID(ref string) imageID {

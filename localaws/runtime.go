@@ -72,8 +72,9 @@ type invocation struct {
 
 // outcome is how an invocation ended.
 type outcome struct {
-	payload []byte
-	errType string // set when the function failed
+	payload   []byte
+	errType   string // set when the function failed
+	requestID string
 }
 
 type container struct {
@@ -152,6 +153,7 @@ func (r *runtime) Invoke(fn funcConfig, payload []byte) (out outcome, tail strin
 		lines = lines[len(lines)-4096:]
 	}
 	r.release(c, alive)
+	out.requestID = inv.id
 	return out, base64.StdEncoding.EncodeToString([]byte(lines)), nil
 }
 

@@ -20,34 +20,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/testenv"
 )
-
-// pythonBase loads the stand-in Python base image the tool bootstrap built.
-func pythonBase(t *testing.T) v1.Image {
-	t.Helper()
-	dir := os.Getenv("LAMBDACONTAINER_PYTHON_BASE")
-	if dir == "" {
-		t.Fatal("LAMBDACONTAINER_PYTHON_BASE is not set: run scripts/bootstrap.sh, then the tests through `make test`")
-	}
-	idx, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		t.Fatalf("the Python base image at %s: %v (run scripts/bootstrap.sh)", dir, err)
-	}
-	m, err := idx.IndexManifest()
-	if err != nil || len(m.Manifests) == 0 {
-		t.Fatalf("the Python base image at %s is empty: %v", dir, err)
-	}
-	img, err := idx.Image(m.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
 
 // fileLayer is a layer holding files (path: content).
 func fileLayer(t *testing.T, files map[string]string) v1.Layer {
@@ -70,7 +47,7 @@ func fileLayer(t *testing.T, files map[string]string) v1.Layer {
 // pythonFunction pushes an image of the base plus app.py and creates a function on it.
 func pythonFunction(t *testing.T, s *Server, name, app string, memory, timeout int32) *lambda.Client {
 	t.Helper()
-	img, err := mutate.AppendLayers(pythonBase(t), fileLayer(t, map[string]string{"var/task/app.py": app}))
+	img, err := mutate.AppendLayers(testenv.PythonBase(t), fileLayer(t, map[string]string{"var/task/app.py": app}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +343,7 @@ def handler(event, context):
 func TestFastAPIRunsOnTheStandInBase(t *testing.T) {
 	requireRunc(t)
 	s := start(t, Options{UpdateDelay: 20 * time.Millisecond})
-	c := pythonFunction(t, s, "api", fastAPIApp, 256, 10)
+	c, _ := pipFunction(t, s, testenv.Buildkitd(t), "api", map[string]string{"app.py": fastAPIApp, "requirements.txt": "fastapi\n"})
 	event := func(method, path, body string) string {
 		return `{"version": "2.0", "rawPath": "` + path + `", "rawQueryString": "", "headers": {"content-type": "application/json"},
 			"requestContext": {"http": {"method": "` + method + `", "path": "` + path + `"}}, "body": ` + strconvQuote(body) + `, "isBase64Encoded": false}`

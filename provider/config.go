@@ -19,6 +19,7 @@ type Config struct {
 	Profile      *string           `pulumi:"profile,optional"`
 	Endpoints    map[string]string `pulumi:"endpoints,optional"`
 	BuildkitHost *string           `pulumi:"buildkitHost,optional"`
+	BuildkitTLS  *string           `pulumi:"buildkitTlsDir,optional"`
 }
 
 // endpointServices are the keys `endpoints` accepts: the AWS services the
@@ -30,6 +31,7 @@ func (c *Config) Annotate(an infer.Annotator) {
 	an.Describe(&c.Profile, "The AWS shared-config profile. Defaults to `AWS_PROFILE`.")
 	an.Describe(&c.Endpoints, "Endpoint URLs by service (`ecr`, `lambda`, `logs`, `cloudformation`, `sts`, or `all`), for VPC endpoints or a local AWS such as `lambdacontainer localaws`. Unset services use `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS itself.")
 	an.Describe(&c.BuildkitHost, "The BuildKit daemon to build with: `unix://`, `tcp://` or `docker-container://`. Defaults to `BUILDKIT_HOST`, then the usual local sockets.")
+	an.Describe(&c.BuildkitTLS, "A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.")
 }
 
 // Configure applies the environment fallbacks. It runs even when the engine
@@ -49,6 +51,7 @@ func (c *Config) Configure(context.Context) error {
 	fallback(&c.Region, "AWS_REGION", "AWS_DEFAULT_REGION")
 	fallback(&c.Profile, "AWS_PROFILE")
 	fallback(&c.BuildkitHost, "BUILDKIT_HOST")
+	fallback(&c.BuildkitTLS, "BUILDKIT_TLS_DIR")
 	if f := c.validate(); len(f) > 0 {
 		return fmt.Errorf("invalid provider configuration: %s: %s", f[0].Property, f[0].Reason)
 	}
@@ -84,6 +87,10 @@ func (c *Config) validate() []p.CheckFailure {
 				Reason: fmt.Sprintf("%q has no supported scheme; use unix:///run/buildkit/buildkitd.sock, tcp://HOST:PORT or docker-container://NAME", h)})
 		}
 	}
+	if c.BuildkitTLS != nil && *c.BuildkitTLS != "" && (c.BuildkitHost == nil || !strings.HasPrefix(*c.BuildkitHost, "tcp://")) {
+		failures = append(failures, p.CheckFailure{Property: "buildkitTlsDir",
+			Reason: "TLS applies to a tcp:// buildkitHost only; set buildkitHost to tcp://HOST:PORT, or unset buildkitTlsDir"})
+	}
 	return failures
 }
 
@@ -105,9 +112,10 @@ func (c *Config) Diff(_ context.Context, req infer.DiffRequest[*Config, *Config]
 		return *s
 	}
 	for name, pair := range map[string][2]string{
-		"region":       {str(olds.Region), str(news.Region)},
-		"profile":      {str(olds.Profile), str(news.Profile)},
-		"buildkitHost": {str(olds.BuildkitHost), str(news.BuildkitHost)},
+		"region":         {str(olds.Region), str(news.Region)},
+		"profile":        {str(olds.Profile), str(news.Profile)},
+		"buildkitHost":   {str(olds.BuildkitHost), str(news.BuildkitHost)},
+		"buildkitTlsDir": {str(olds.BuildkitTLS), str(news.BuildkitTLS)},
 	} {
 		if pair[0] != pair[1] {
 			detailed[name] = p.PropertyDiff{Kind: p.Update}

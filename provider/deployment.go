@@ -2,13 +2,8 @@ package provider
 
 import (
 	"context"
-	"fmt"
 
-	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
-	"github.com/pulumi/pulumi/sdk/v3/go/property"
-
-	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/source"
 )
 
 // LambdaContainerDeployment builds a source folder into a container image,
@@ -24,62 +19,41 @@ func (d *LambdaContainerDeployment) Annotate(an infer.Annotator) {
 		"Only a change to the files BuildKit would send (or to the build inputs) rebuilds, and the preview names the changed files.")
 }
 
-// Check validates the inputs, without side effects: unknown inputs pass.
-func (d *LambdaContainerDeployment) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[Args], error) {
-	args, failures, err := infer.DefaultCheck[Args](ctx, req.NewInputs)
-	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[Args]{Inputs: args, Failures: failures}, err
-	}
-	args.SourceHash, args.SourceFiles = nil, nil // computed here, never taken from the program
-	failures = validate(args, req.NewInputs)
-	c := &checker{raw: req.NewInputs}
-	if len(failures) == 0 && c.known("context") && c.known("dockerfile") && c.known("triggers") {
-		if err := hashSource(ctx, &args, req.OldInputs); err != nil {
-			failures = append(failures, p.CheckFailure{Property: "context", Reason: err.Error()})
-		}
-	}
-	return infer.CheckResponse[Args]{Inputs: args, Failures: failures}, nil
-}
-
-// sourceDigestLimit is how many paths sourceFiles lists before it lists
-// directories instead, to keep the state small.
-const sourceDigestLimit = 5000
-
-// hashSource sets sourceHash and sourceFiles from the context, and logs the
-// paths that changed since the last deployment (the preview shows it).
-func hashSource(ctx context.Context, args *Args, old property.Map) error {
-	log := p.GetLogger(ctx)
-	dockerfile := ""
-	if args.Dockerfile != nil {
-		dockerfile = *args.Dockerfile
-	}
-	tree, err := source.Hash(ctx, source.Options{
-		Context: args.Context, Dockerfile: dockerfile, Triggers: args.Triggers, Warn: log.Warning,
-	})
+// deploy is one deployment, in the seven steps of DESIGN.md. prev is the
+// last deployment's state (nil on create). Each step reports its progress
+// in the CLI's status column; a failure after a side effect returns the
+// state reached so far (a partial state), so that nothing is orphaned and
+// the next `pulumi up` picks up from there.
+func deploy(ctx context.Context, cfg *Config, args Args, prev *State) (State, error) {
+	r, err := start(ctx, cfg, args, prev)
 	if err != nil {
-		return err
+		return State{}, err
 	}
-	args.SourceHash, args.SourceFiles = &tree.Hash, tree.Digests(sourceDigestLimit)
-	if prev := old.Get("sourceFiles"); prev.IsMap() {
-		before := map[string]string{}
-		for k, v := range prev.AsMap().All {
-			if v.IsString() {
-				before[k] = v.AsString()
-			}
-		}
-		if change := source.Diff(before, args.SourceFiles); !change.Empty() {
-			log.Infof("source %s", change.Summary(10))
-		}
+	if err := r.analyze(); err != nil { // 1. the Python source and the Dockerfile, before anything is built
+		return r.fail("analyze", err)
 	}
-	return nil
-}
-
-// errNotDeployable is returned until the build, publish and roll stages exist:
-// a deployment must fail rather than pretend it succeeded.
-func errNotDeployable(op string) error {
-	return fmt.Errorf("%s of a LambdaContainerDeployment is not available in lambdacontainer %s: "+
-		"this version validates and previews deployments but cannot build, push or roll one yet; "+
-		"run `pulumi preview` to check the program, and upgrade the provider to deploy", op, Version)
+	img, err := r.publish() // 2, 3. build for the function's architecture, push, prove Lambda accepts it
+	if err != nil {
+		return r.fail("publish", err)
+	}
+	version, err := r.roll(img) // 4. point the function at repo@digest, wait, publish a version
+	if err != nil {
+		return r.fail("roll", err)
+	}
+	passed, err := r.verify(version) // 5. invoke that version, check it, read its REPORT and logs
+	if err != nil {
+		return r.fail("verify", err)
+	}
+	if !passed {
+		return r.rollBack(version) // 6. restore the previous image and fail with the diagnosis...
+	}
+	if err := r.promote(version); err != nil { // ... or move the alias
+		return r.fail("promote", err)
+	}
+	if err := r.prune(); err != nil { // 7. delete what no alias, kept version or $LATEST references
+		return r.fail("prune", err)
+	}
+	return r.st, nil
 }
 
 // Create deploys a new deployment. In a preview it reports the outputs as unknown.
@@ -87,7 +61,9 @@ func (d *LambdaContainerDeployment) Create(ctx context.Context, req infer.Create
 	if req.DryRun {
 		return infer.CreateResponse[State]{ID: req.Name, Output: State{Args: req.Inputs}}, nil
 	}
-	return infer.CreateResponse[State]{}, errNotDeployable("create")
+	cfg := infer.GetConfig[Config](ctx)
+	st, err := deploy(ctx, &cfg, req.Inputs, nil)
+	return infer.CreateResponse[State]{ID: req.Name, Output: st}, err
 }
 
 // Update redeploys after a change. In a preview it reports the outputs as unknown.
@@ -95,10 +71,27 @@ func (d *LambdaContainerDeployment) Update(ctx context.Context, req infer.Update
 	if req.DryRun {
 		return infer.UpdateResponse[State]{Output: State{Args: req.Inputs}}, nil
 	}
-	return infer.UpdateResponse[State]{}, errNotDeployable("update")
+	cfg := infer.GetConfig[Config](ctx)
+	st, err := deploy(ctx, &cfg, req.Inputs, &req.State)
+	return infer.UpdateResponse[State]{Output: st}, err
 }
 
-// Delete removes nothing yet: no deployment can have been created.
+// Read refreshes the state from the function: a function moved to another
+// image or an alias moved to another version out of band is drift, which
+// the next preview shows as a change to sourceHash.
+func (d *LambdaContainerDeployment) Read(ctx context.Context, req infer.ReadRequest[Args, State]) (infer.ReadResponse[Args, State], error) {
+	cfg := infer.GetConfig[Config](ctx)
+	st, inputs, gone, err := refresh(ctx, &cfg, req.State, req.Inputs)
+	if err != nil || gone {
+		return infer.ReadResponse[Args, State]{}, err
+	}
+	return infer.ReadResponse[Args, State]{ID: req.ID, Inputs: inputs, State: st}, nil
+}
+
+// Delete releases the deployment: the alias and the function when this
+// resource created them, then every image nothing references any more. It
+// never leaves the function pointing at a deleted image.
 func (d *LambdaContainerDeployment) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
-	return infer.DeleteResponse{}, nil
+	cfg := infer.GetConfig[Config](ctx)
+	return infer.DeleteResponse{}, release(ctx, &cfg, req.State)
 }

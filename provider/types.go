@@ -6,6 +6,7 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 type Args struct {
 	Function          *string           `pulumi:"function,optional"`
 	FunctionFromStack *StackOutput      `pulumi:"functionFromStack,optional"`
+	FunctionSettings  *FunctionSettings `pulumi:"functionSettings,optional"`
 	Repository        string            `pulumi:"repository"`
 	Context           string            `pulumi:"context"`
 	Dockerfile        *string           `pulumi:"dockerfile,optional"`
@@ -31,14 +32,15 @@ type Args struct {
 func (a *Args) Annotate(an infer.Annotator) {
 	an.Describe(&a.Function, "The Lambda function to deploy to: its name or ARN. The function must use `PackageType: Image`. Give exactly one of `function` and `functionFromStack`.")
 	an.Describe(&a.FunctionFromStack, "Find the function's name or ARN in the outputs of a CloudFormation stack, for functions created by SAM, CDK or plain CloudFormation. Give exactly one of `function` and `functionFromStack`.")
+	an.Describe(&a.FunctionSettings, "Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).")
 	an.Describe(&a.Repository, "The ECR repository to push to: a repository name (created when missing) or a full repository URI. It must be in the function's region.")
 	an.Describe(&a.Context, "The build context: a directory, relative to the Pulumi program's directory. Exactly the files BuildKit would send (after `.dockerignore`) are hashed, and only a change to them rebuilds the image.")
 	an.Describe(&a.Dockerfile, "The Dockerfile, relative to `context` (or absolute). Defaults to `Dockerfile` in the context.")
 	an.Describe(&a.Target, "The Dockerfile stage to build. Defaults to the last stage.")
 	an.Describe(&a.BuildArgs, "Build arguments (`ARG`), such as `BASE_IMAGE` or `PYTHON_VERSION`. A change rebuilds the image, and the diff names the argument.")
 	an.Describe(&a.Secrets, "Build secrets, mounted with `RUN --mount=type=secret,id=<key>`. They never reach an image layer, the image history, the Pulumi state or a log, and a change to them alone does not rebuild.")
-	an.Describe(&a.Platform, "The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given. As an output, the platform that was built.")
-	an.Describe(&a.Cache, "Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `cache` tag. Defaults to true.")
+	an.Describe(&a.Platform, "The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.")
+	an.Describe(&a.Cache, "Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.")
 	an.Describe(&a.Triggers, "Arbitrary values folded into the source hash: a change to any of them rebuilds and redeploys, even when the source is unchanged.")
 	an.Describe(&a.Tags, "AWS tags applied to the ECR repository when this resource creates it.")
 	an.Describe(&a.Alias, "The alias to move to the new version, only after it passed verification (for example `live`). It is created when missing. Without an alias, `$LATEST` serves the new code as soon as it is rolled.")
@@ -53,6 +55,25 @@ func (a *Args) Annotate(an infer.Annotator) {
 	an.SetDefault(&a.Rollback, true)
 	an.SetDefault(&a.KeepVersions, 3)
 	an.SetDefault(&a.Analysis, "error")
+}
+
+// FunctionSettings describe a function the deployment creates when it is missing.
+type FunctionSettings struct {
+	Role           string            `pulumi:"role"`
+	MemoryMb       *int              `pulumi:"memoryMb,optional"`
+	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional"`
+	Environment    map[string]string `pulumi:"environment,optional"`
+	Architectures  []string          `pulumi:"architectures,optional"`
+}
+
+func (f *FunctionSettings) Annotate(an infer.Annotator) {
+	an.Describe(&f.Role, "The ARN of the function's execution role.")
+	an.Describe(&f.MemoryMb, "Memory in MB (128 to 10240). Defaults to 512.")
+	an.Describe(&f.TimeoutSeconds, "Timeout in seconds (1 to 900). Defaults to 30.")
+	an.Describe(&f.Environment, "Environment variables. The preflight analysis checks that every variable the code reads at import time is set.")
+	an.Describe(&f.Architectures, "`[\"x86_64\"]` (the default) or `[\"arm64\"]`; the image is built for it.")
+	an.SetDefault(&f.MemoryMb, 512)
+	an.SetDefault(&f.TimeoutSeconds, 30)
 }
 
 // StackOutput names a CloudFormation stack output that holds a function's name or ARN.
@@ -117,6 +138,7 @@ type State struct {
 	ImageDigest      string        `pulumi:"imageDigest"`
 	ImageTags        []string      `pulumi:"imageTags"`
 	ImageSizeBytes   int           `pulumi:"imageSizeBytes"`
+	ImagePlatform    string        `pulumi:"imagePlatform"`
 	FunctionArn      string        `pulumi:"functionArn"`
 	Version          string        `pulumi:"version"`
 	PreviousVersion  *string       `pulumi:"previousVersion,optional"`
@@ -124,6 +146,9 @@ type State struct {
 	AliasArn         *string       `pulumi:"aliasArn,optional"`
 	Verification     *Verification `pulumi:"verification,optional"`
 	Findings         []Finding     `pulumi:"findings"`
+	ManagedFunction  bool          `pulumi:"managedFunction,optional"`
+	ManagedAlias     bool          `pulumi:"managedAlias,optional"`
+	LastFailure      *Failure      `pulumi:"lastFailure,optional"`
 }
 
 func (s *State) Annotate(an infer.Annotator) {
@@ -131,6 +156,7 @@ func (s *State) Annotate(an infer.Annotator) {
 	an.Describe(&s.ImageDigest, "The image manifest's digest, `sha256:...`.")
 	an.Describe(&s.ImageTags, "The tags pushed with the image: the content tag `src-<sourceHash prefix>`.")
 	an.Describe(&s.ImageSizeBytes, "The image's compressed size in bytes: its config and layers.")
+	an.Describe(&s.ImagePlatform, "The platform the image was built for, `linux/amd64` or `linux/arm64`: the function's architecture.")
 	an.Describe(&s.FunctionArn, "The function's unqualified ARN.")
 	an.Describe(&s.Version, "The version published for this image and verified.")
 	an.Describe(&s.PreviousVersion, "The version that served before this deployment (through the alias, or the newest published one), the rollback target.")
@@ -138,6 +164,24 @@ func (s *State) Annotate(an infer.Annotator) {
 	an.Describe(&s.AliasArn, "The ARN of the alias that was moved, when `alias` is set.")
 	an.Describe(&s.Verification, "What the verification of the new version observed.")
 	an.Describe(&s.Findings, "The preflight analysis findings for the source and the Dockerfile (warnings included).")
+	an.Describe(&s.ManagedFunction, "Whether this resource created the function (from `functionSettings`); destroying the resource then deletes it.")
+	an.Describe(&s.ManagedAlias, "Whether this resource created the alias; destroying the resource then deletes it.")
+	an.Describe(&s.LastFailure, "The last deployment attempt that failed, when the outputs still describe the deployment before it; cleared by the next success.")
+}
+
+// Failure records a deployment attempt that failed.
+type Failure struct {
+	Step     string  `pulumi:"step"`
+	Message  string  `pulumi:"message"`
+	ImageURI *string `pulumi:"imageUri,optional"`
+	Version  *string `pulumi:"version,optional"`
+}
+
+func (f *Failure) Annotate(an infer.Annotator) {
+	an.Describe(&f.Step, "The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.")
+	an.Describe(&f.Message, "What went wrong, with the cause and the fix.")
+	an.Describe(&f.ImageURI, "The image the attempt built, if it got that far.")
+	an.Describe(&f.Version, "The version the attempt published, if it got that far.")
 }
 
 // Verification records what the smoke test of a version observed.
@@ -149,7 +193,7 @@ type Verification struct {
 	InitDurationMs  *float64 `pulumi:"initDurationMs,optional"`
 	MaxMemoryUsedMb int      `pulumi:"maxMemoryUsedMb"`
 	LogExcerpt      string   `pulumi:"logExcerpt"`
-	LogErrors       []string `pulumi:"logErrors"`
+	LogErrors       []string `pulumi:"logErrors,optional"`
 }
 
 func (v *Verification) Annotate(an infer.Annotator) {

@@ -16,6 +16,9 @@ BUILDKIT_VERSION=v0.34.2
 TYPESCRIPT_VERSION=5.9.3
 PULUMI_NODE_VERSION=3.276.0
 APT_PACKAGES=(runc b3sum git time awscli debootstrap)
+# Debian's packages in the Python base image: pip, and what the wheelhouse
+# offers apps (fastapi with its dependencies, PyYAML).
+PY_BASE_PACKAGES=python3,python3-pip,python3-fastapi,python3-yaml
 
 TOOLS=${LAMBDACONTAINER_TOOLS:-$HOME/.cache/lambdacontainer/tools}
 export GOFLAGS=-buildvcs=false
@@ -24,7 +27,11 @@ YAML_DIR=$TOOLS/pulumi-language-yaml-$PULUMI_YAML_VERSION
 BUILDKIT_DIR=$TOOLS/buildkit-$BUILDKIT_VERSION
 NODE_DIR=$TOOLS/node-typescript-$TYPESCRIPT_VERSION-pulumi-$PULUMI_NODE_VERSION
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-PY_BASE_KEY=$(cat "$REPO"/localaws/baseimage/main.go "$REPO"/localaws/baseimage/files/* | sha256sum | cut -c1-12)
+# The Python base image's key covers its Debian packages and every file of
+# localaws/baseimage (files/ included) but the tests.
+PY_BASE_KEY=$( (echo "$PY_BASE_PACKAGES"
+  find "$REPO"/localaws/baseimage -type f ! -name '*_test.go' ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z | xargs -0 cat) |
+  sha256sum | cut -c1-12)
 PY_BASE_DIR=$TOOLS/lambda-python-base-bookworm-$PY_BASE_KEY
 TOOL_PATH=$PULUMI_DIR:$BUILDKIT_DIR:$NODE_DIR/bin
 if [ "${1:-}" = --path ]; then echo "$TOOL_PATH"; exit 0; fi
@@ -111,14 +118,15 @@ build_once "$BUILDKIT_DIR" buildkitd buildctl -- buildkit
 build_once "$NODE_DIR" bin/tsc -- node_tools
 
 # The stand-in for the Lambda Python base image (which cannot be pulled here):
-# debootstrap with python3 and python3-fastapi, plus localaws/baseimage's
-# entrypoint and runtime client, packed as an OCI layout.
+# debootstrap with PY_BASE_PACKAGES, plus localaws/baseimage's entrypoint,
+# runtime client and a wheelhouse made of those packages for pip, packed as
+# an OCI layout.
 python_base() {
   local out=$1 rootfs mirror
   rootfs=$(mktemp -d)
   mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
   [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list)
-  debootstrap --variant=minbase --include=python3,python3-fastapi bookworm "$rootfs" "$mirror" >"$out.debootstrap.log" 2>&1 ||
+  debootstrap --variant=minbase --include="$PY_BASE_PACKAGES" bookworm "$rootfs" "$mirror" >"$out.debootstrap.log" 2>&1 ||
     { cat "$out.debootstrap.log" >&2; rm -rf "$rootfs"; return 1; }
   rm -rf "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/{doc,man,locale,info}
   (cd "$REPO" && go run ./localaws/baseimage --rootfs "$rootfs" --out "$out/layout")

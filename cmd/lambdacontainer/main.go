@@ -20,6 +20,7 @@ import (
 const usage = `usage: lambdacontainer <command> [flags]
 
 commands:
+  analyze [flags] DIR  check the build context DIR before a build: imports, handler, Dockerfile
   hash [flags] DIR   print the source hash of the build context DIR
   localaws [flags]   serve the local AWS (ECR and its registry, Lambda with runc, Logs, CloudFormation, STS)
 `
@@ -34,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "analyze":
+		return runAnalyze(args[1:], stdout, stderr)
 	case "hash":
 		return hash(args[1:], stdout, stderr)
 	case "localaws":

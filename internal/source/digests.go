@@ -148,3 +148,15 @@ func (c Change) Summary(limit int) string {
 	}
 	return strings.Join(append([]string{strconv.Itoa(n) + " changed:"}, parts...), " ")
 }
+
+// Paths lists the regular files and symlinks BuildKit would send, in walk
+// order (depth first, names sorted), slash-separated and relative to the context.
+func (t *Tree) Paths() []string {
+	var out []string
+	for i := range t.entries {
+		if e := &t.entries[i]; e.kind != Dir {
+			out = append(out, e.path)
+		}
+	}
+	return out
+}

@@ -63,7 +63,7 @@ export class LambdaContainerDeployment extends pulumi.CustomResource {
      */
     declare public readonly buildArgs: pulumi.Output<{[key: string]: string} | undefined>;
     /**
-     * Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `cache` tag. Defaults to true.
+     * Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.
      */
     declare public readonly cache: pulumi.Output<boolean | undefined>;
     /**
@@ -91,9 +91,17 @@ export class LambdaContainerDeployment extends pulumi.CustomResource {
      */
     declare public readonly functionFromStack: pulumi.Output<outputs.StackOutput | undefined>;
     /**
+     * Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
+     */
+    declare public readonly functionSettings: pulumi.Output<outputs.FunctionSettings | undefined>;
+    /**
      * The image manifest's digest, `sha256:...`.
      */
     declare public /*out*/ readonly imageDigest: pulumi.Output<string>;
+    /**
+     * The platform the image was built for, `linux/amd64` or `linux/arm64`: the function's architecture.
+     */
+    declare public /*out*/ readonly imagePlatform: pulumi.Output<string>;
     /**
      * The image's compressed size in bytes: its config and layers.
      */
@@ -111,7 +119,19 @@ export class LambdaContainerDeployment extends pulumi.CustomResource {
      */
     declare public readonly keepVersions: pulumi.Output<number | undefined>;
     /**
-     * The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given. As an output, the platform that was built.
+     * The last deployment attempt that failed, when the outputs still describe the deployment before it; cleared by the next success.
+     */
+    declare public /*out*/ readonly lastFailure: pulumi.Output<outputs.Failure | undefined>;
+    /**
+     * Whether this resource created the alias; destroying the resource then deletes it.
+     */
+    declare public /*out*/ readonly managedAlias: pulumi.Output<boolean | undefined>;
+    /**
+     * Whether this resource created the function (from `functionSettings`); destroying the resource then deletes it.
+     */
+    declare public /*out*/ readonly managedFunction: pulumi.Output<boolean | undefined>;
+    /**
+     * The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
      */
     declare public readonly platform: pulumi.Output<string | undefined>;
     /**
@@ -192,6 +212,7 @@ export class LambdaContainerDeployment extends pulumi.CustomResource {
             resourceInputs["dockerfile"] = args?.dockerfile;
             resourceInputs["function"] = args?.function;
             resourceInputs["functionFromStack"] = args?.functionFromStack;
+            resourceInputs["functionSettings"] = args ? pulumi.output(args.functionSettings).apply(v => v === undefined ? undefined : inputs.functionSettingsArgsProvideDefaults(v)) : undefined;
             resourceInputs["keepVersions"] = (args?.keepVersions) ?? 3;
             resourceInputs["platform"] = args?.platform;
             resourceInputs["repository"] = args?.repository;
@@ -207,9 +228,13 @@ export class LambdaContainerDeployment extends pulumi.CustomResource {
             resourceInputs["findings"] = undefined /*out*/;
             resourceInputs["functionArn"] = undefined /*out*/;
             resourceInputs["imageDigest"] = undefined /*out*/;
+            resourceInputs["imagePlatform"] = undefined /*out*/;
             resourceInputs["imageSizeBytes"] = undefined /*out*/;
             resourceInputs["imageTags"] = undefined /*out*/;
             resourceInputs["imageUri"] = undefined /*out*/;
+            resourceInputs["lastFailure"] = undefined /*out*/;
+            resourceInputs["managedAlias"] = undefined /*out*/;
+            resourceInputs["managedFunction"] = undefined /*out*/;
             resourceInputs["previousImageUri"] = undefined /*out*/;
             resourceInputs["previousVersion"] = undefined /*out*/;
             resourceInputs["verification"] = undefined /*out*/;
@@ -226,11 +251,16 @@ export class LambdaContainerDeployment extends pulumi.CustomResource {
             resourceInputs["function"] = undefined /*out*/;
             resourceInputs["functionArn"] = undefined /*out*/;
             resourceInputs["functionFromStack"] = undefined /*out*/;
+            resourceInputs["functionSettings"] = undefined /*out*/;
             resourceInputs["imageDigest"] = undefined /*out*/;
+            resourceInputs["imagePlatform"] = undefined /*out*/;
             resourceInputs["imageSizeBytes"] = undefined /*out*/;
             resourceInputs["imageTags"] = undefined /*out*/;
             resourceInputs["imageUri"] = undefined /*out*/;
             resourceInputs["keepVersions"] = undefined /*out*/;
+            resourceInputs["lastFailure"] = undefined /*out*/;
+            resourceInputs["managedAlias"] = undefined /*out*/;
+            resourceInputs["managedFunction"] = undefined /*out*/;
             resourceInputs["platform"] = undefined /*out*/;
             resourceInputs["previousImageUri"] = undefined /*out*/;
             resourceInputs["previousVersion"] = undefined /*out*/;
@@ -270,7 +300,7 @@ export interface LambdaContainerDeploymentArgs {
      */
     buildArgs?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
     /**
-     * Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `cache` tag. Defaults to true.
+     * Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.
      */
     cache?: pulumi.Input<boolean | undefined>;
     /**
@@ -290,11 +320,15 @@ export interface LambdaContainerDeploymentArgs {
      */
     functionFromStack?: pulumi.Input<inputs.StackOutputArgs | undefined>;
     /**
+     * Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
+     */
+    functionSettings?: pulumi.Input<inputs.FunctionSettingsArgs | undefined>;
+    /**
      * How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.
      */
     keepVersions?: pulumi.Input<number | undefined>;
     /**
-     * The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given. As an output, the platform that was built.
+     * The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
      */
     platform?: pulumi.Input<string | undefined>;
     /**

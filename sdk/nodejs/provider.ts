@@ -24,6 +24,10 @@ export class Provider extends pulumi.ProviderResource {
      */
     declare public readonly buildkitHost: pulumi.Output<string | undefined>;
     /**
+     * A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
+     */
+    declare public readonly buildkitTlsDir: pulumi.Output<string | undefined>;
+    /**
      * The AWS shared-config profile. Defaults to `AWS_PROFILE`.
      */
     declare public readonly profile: pulumi.Output<string | undefined>;
@@ -44,6 +48,7 @@ export class Provider extends pulumi.ProviderResource {
         opts = opts || {};
         {
             resourceInputs["buildkitHost"] = args?.buildkitHost;
+            resourceInputs["buildkitTlsDir"] = args?.buildkitTlsDir;
             resourceInputs["endpoints"] = pulumi.output(args?.endpoints).apply(JSON.stringify);
             resourceInputs["profile"] = args?.profile;
             resourceInputs["region"] = args?.region;
@@ -61,6 +66,10 @@ export interface ProviderArgs {
      * The BuildKit daemon to build with: `unix://`, `tcp://` or `docker-container://`. Defaults to `BUILDKIT_HOST`, then the usual local sockets.
      */
     buildkitHost?: pulumi.Input<string | undefined>;
+    /**
+     * A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
+     */
+    buildkitTlsDir?: pulumi.Input<string | undefined>;
     /**
      * Endpoint URLs by service (`ecr`, `lambda`, `logs`, `cloudformation`, `sts`, or `all`), for VPC endpoints or a local AWS such as `lambdacontainer localaws`. Unset services use `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS itself.
      */

@@ -1,7 +1,10 @@
 """A small Lambda runtime client for the stand-in Python base image.
 
 It speaks the Lambda Runtime API (next, response, error, init/error) and
-shapes its errors and log lines like AWS's awslambdaric does.
+shapes its errors and log lines like AWS's awslambdaric does. As on Lambda,
+the handler sees only the standard library, the task root and layers: not
+the image's own dist-packages. So the client itself uses the standard
+library alone.
 """
 import importlib
 import json
@@ -56,8 +59,19 @@ class Context:
         return max(self._deadline - int(time.time() * 1000), 0)
 
 
+def lambda_path():
+    """sys.path as Lambda's: the task root, the layers (/opt/python), any
+    PYTHONPATH, then the standard library; no site- or dist-packages."""
+    version = "python%d.%d" % sys.version_info[:2]
+    stdlib = [p for p in sys.path if p.startswith(os.path.join(sys.base_prefix, "lib", ""))
+              and not p.rstrip("/").endswith(("site-packages", "dist-packages"))]
+    path = [os.environ.get("LAMBDA_TASK_ROOT", "/var/task"), "/opt/python/lib/%s/site-packages" % version, "/opt/python"]
+    path += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p] + stdlib
+    return list(dict.fromkeys(path))
+
+
 def load(handler):
-    sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
+    sys.path[:] = lambda_path()
     module_name, _, function_name = handler.rpartition(".")
     if not module_name:
         init_error("Runtime.MalformedHandlerName", "Bad handler '%s': not enough values to unpack (expected 2, got 1)" % handler)

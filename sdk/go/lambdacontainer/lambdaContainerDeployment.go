@@ -24,7 +24,7 @@ type LambdaContainerDeployment struct {
 	Analysis pulumi.StringPtrOutput `pulumi:"analysis"`
 	// Build arguments (`ARG`), such as `BASE_IMAGE` or `PYTHON_VERSION`. A change rebuilds the image, and the diff names the argument.
 	BuildArgs pulumi.StringMapOutput `pulumi:"buildArgs"`
-	// Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `cache` tag. Defaults to true.
+	// Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.
 	Cache pulumi.BoolPtrOutput `pulumi:"cache"`
 	// The build context: a directory, relative to the Pulumi program's directory. Exactly the files BuildKit would send (after `.dockerignore`) are hashed, and only a change to them rebuilds the image.
 	Context pulumi.StringOutput `pulumi:"context"`
@@ -38,8 +38,12 @@ type LambdaContainerDeployment struct {
 	FunctionArn pulumi.StringOutput `pulumi:"functionArn"`
 	// Find the function's name or ARN in the outputs of a CloudFormation stack, for functions created by SAM, CDK or plain CloudFormation. Give exactly one of `function` and `functionFromStack`.
 	FunctionFromStack StackOutputPtrOutput `pulumi:"functionFromStack"`
+	// Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
+	FunctionSettings FunctionSettingsPtrOutput `pulumi:"functionSettings"`
 	// The image manifest's digest, `sha256:...`.
 	ImageDigest pulumi.StringOutput `pulumi:"imageDigest"`
+	// The platform the image was built for, `linux/amd64` or `linux/arm64`: the function's architecture.
+	ImagePlatform pulumi.StringOutput `pulumi:"imagePlatform"`
 	// The image's compressed size in bytes: its config and layers.
 	ImageSizeBytes pulumi.IntOutput `pulumi:"imageSizeBytes"`
 	// The tags pushed with the image: the content tag `src-<sourceHash prefix>`.
@@ -48,7 +52,13 @@ type LambdaContainerDeployment struct {
 	ImageUri pulumi.StringOutput `pulumi:"imageUri"`
 	// How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.
 	KeepVersions pulumi.IntPtrOutput `pulumi:"keepVersions"`
-	// The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given. As an output, the platform that was built.
+	// The last deployment attempt that failed, when the outputs still describe the deployment before it; cleared by the next success.
+	LastFailure FailurePtrOutput `pulumi:"lastFailure"`
+	// Whether this resource created the alias; destroying the resource then deletes it.
+	ManagedAlias pulumi.BoolPtrOutput `pulumi:"managedAlias"`
+	// Whether this resource created the function (from `functionSettings`); destroying the resource then deletes it.
+	ManagedFunction pulumi.BoolPtrOutput `pulumi:"managedFunction"`
+	// The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
 	Platform pulumi.StringPtrOutput `pulumi:"platform"`
 	// The image the function ran before this deployment.
 	PreviousImageUri pulumi.StringPtrOutput `pulumi:"previousImageUri"`
@@ -96,6 +106,9 @@ func NewLambdaContainerDeployment(ctx *pulumi.Context,
 	}
 	if args.Cache == nil {
 		args.Cache = pulumi.BoolPtr(true)
+	}
+	if args.FunctionSettings != nil {
+		args.FunctionSettings = args.FunctionSettings.ToFunctionSettingsPtrOutput().ApplyT(func(v *FunctionSettings) *FunctionSettings { return v.Defaults() }).(FunctionSettingsPtrOutput)
 	}
 	if args.KeepVersions == nil {
 		args.KeepVersions = pulumi.IntPtr(3)
@@ -158,7 +171,7 @@ type lambdaContainerDeploymentArgs struct {
 	Analysis *string `pulumi:"analysis"`
 	// Build arguments (`ARG`), such as `BASE_IMAGE` or `PYTHON_VERSION`. A change rebuilds the image, and the diff names the argument.
 	BuildArgs map[string]string `pulumi:"buildArgs"`
-	// Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `cache` tag. Defaults to true.
+	// Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.
 	Cache *bool `pulumi:"cache"`
 	// The build context: a directory, relative to the Pulumi program's directory. Exactly the files BuildKit would send (after `.dockerignore`) are hashed, and only a change to them rebuilds the image.
 	Context string `pulumi:"context"`
@@ -168,9 +181,11 @@ type lambdaContainerDeploymentArgs struct {
 	Function *string `pulumi:"function"`
 	// Find the function's name or ARN in the outputs of a CloudFormation stack, for functions created by SAM, CDK or plain CloudFormation. Give exactly one of `function` and `functionFromStack`.
 	FunctionFromStack *StackOutput `pulumi:"functionFromStack"`
+	// Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
+	FunctionSettings *FunctionSettings `pulumi:"functionSettings"`
 	// How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.
 	KeepVersions *int `pulumi:"keepVersions"`
-	// The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given. As an output, the platform that was built.
+	// The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
 	Platform *string `pulumi:"platform"`
 	// The ECR repository to push to: a repository name (created when missing) or a full repository URI. It must be in the function's region.
 	Repository string `pulumi:"repository"`
@@ -200,7 +215,7 @@ type LambdaContainerDeploymentArgs struct {
 	Analysis pulumi.StringPtrInput
 	// Build arguments (`ARG`), such as `BASE_IMAGE` or `PYTHON_VERSION`. A change rebuilds the image, and the diff names the argument.
 	BuildArgs pulumi.StringMapInput
-	// Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `cache` tag. Defaults to true.
+	// Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.
 	Cache pulumi.BoolPtrInput
 	// The build context: a directory, relative to the Pulumi program's directory. Exactly the files BuildKit would send (after `.dockerignore`) are hashed, and only a change to them rebuilds the image.
 	Context pulumi.StringInput
@@ -210,9 +225,11 @@ type LambdaContainerDeploymentArgs struct {
 	Function pulumi.StringPtrInput
 	// Find the function's name or ARN in the outputs of a CloudFormation stack, for functions created by SAM, CDK or plain CloudFormation. Give exactly one of `function` and `functionFromStack`.
 	FunctionFromStack StackOutputPtrInput
+	// Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
+	FunctionSettings FunctionSettingsPtrInput
 	// How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.
 	KeepVersions pulumi.IntPtrInput
-	// The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given. As an output, the platform that was built.
+	// The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
 	Platform pulumi.StringPtrInput
 	// The ECR repository to push to: a repository name (created when missing) or a full repository URI. It must be in the function's region.
 	Repository pulumi.StringInput
@@ -341,7 +358,7 @@ func (o LambdaContainerDeploymentOutput) BuildArgs() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.StringMapOutput { return v.BuildArgs }).(pulumi.StringMapOutput)
 }
 
-// Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `cache` tag. Defaults to true.
+// Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.
 func (o LambdaContainerDeploymentOutput) Cache() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.BoolPtrOutput { return v.Cache }).(pulumi.BoolPtrOutput)
 }
@@ -376,9 +393,19 @@ func (o LambdaContainerDeploymentOutput) FunctionFromStack() StackOutputPtrOutpu
 	return o.ApplyT(func(v *LambdaContainerDeployment) StackOutputPtrOutput { return v.FunctionFromStack }).(StackOutputPtrOutput)
 }
 
+// Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
+func (o LambdaContainerDeploymentOutput) FunctionSettings() FunctionSettingsPtrOutput {
+	return o.ApplyT(func(v *LambdaContainerDeployment) FunctionSettingsPtrOutput { return v.FunctionSettings }).(FunctionSettingsPtrOutput)
+}
+
 // The image manifest's digest, `sha256:...`.
 func (o LambdaContainerDeploymentOutput) ImageDigest() pulumi.StringOutput {
 	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.StringOutput { return v.ImageDigest }).(pulumi.StringOutput)
+}
+
+// The platform the image was built for, `linux/amd64` or `linux/arm64`: the function's architecture.
+func (o LambdaContainerDeploymentOutput) ImagePlatform() pulumi.StringOutput {
+	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.StringOutput { return v.ImagePlatform }).(pulumi.StringOutput)
 }
 
 // The image's compressed size in bytes: its config and layers.
@@ -401,7 +428,22 @@ func (o LambdaContainerDeploymentOutput) KeepVersions() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.IntPtrOutput { return v.KeepVersions }).(pulumi.IntPtrOutput)
 }
 
-// The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given. As an output, the platform that was built.
+// The last deployment attempt that failed, when the outputs still describe the deployment before it; cleared by the next success.
+func (o LambdaContainerDeploymentOutput) LastFailure() FailurePtrOutput {
+	return o.ApplyT(func(v *LambdaContainerDeployment) FailurePtrOutput { return v.LastFailure }).(FailurePtrOutput)
+}
+
+// Whether this resource created the alias; destroying the resource then deletes it.
+func (o LambdaContainerDeploymentOutput) ManagedAlias() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.BoolPtrOutput { return v.ManagedAlias }).(pulumi.BoolPtrOutput)
+}
+
+// Whether this resource created the function (from `functionSettings`); destroying the resource then deletes it.
+func (o LambdaContainerDeploymentOutput) ManagedFunction() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.BoolPtrOutput { return v.ManagedFunction }).(pulumi.BoolPtrOutput)
+}
+
+// The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
 func (o LambdaContainerDeploymentOutput) Platform() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.StringPtrOutput { return v.Platform }).(pulumi.StringPtrOutput)
 }

@@ -16,6 +16,8 @@ type Provider struct {
 
 	// The BuildKit daemon to build with: `unix://`, `tcp://` or `docker-container://`. Defaults to `BUILDKIT_HOST`, then the usual local sockets.
 	BuildkitHost pulumi.StringPtrOutput `pulumi:"buildkitHost"`
+	// A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
+	BuildkitTlsDir pulumi.StringPtrOutput `pulumi:"buildkitTlsDir"`
 	// The AWS shared-config profile. Defaults to `AWS_PROFILE`.
 	Profile pulumi.StringPtrOutput `pulumi:"profile"`
 	// The AWS region. Defaults to `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the profile's region.
@@ -41,6 +43,8 @@ func NewProvider(ctx *pulumi.Context,
 type providerArgs struct {
 	// The BuildKit daemon to build with: `unix://`, `tcp://` or `docker-container://`. Defaults to `BUILDKIT_HOST`, then the usual local sockets.
 	BuildkitHost *string `pulumi:"buildkitHost"`
+	// A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
+	BuildkitTlsDir *string `pulumi:"buildkitTlsDir"`
 	// Endpoint URLs by service (`ecr`, `lambda`, `logs`, `cloudformation`, `sts`, or `all`), for VPC endpoints or a local AWS such as `lambdacontainer localaws`. Unset services use `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS itself.
 	Endpoints map[string]string `pulumi:"endpoints"`
 	// The AWS shared-config profile. Defaults to `AWS_PROFILE`.
@@ -53,6 +57,8 @@ type providerArgs struct {
 type ProviderArgs struct {
 	// The BuildKit daemon to build with: `unix://`, `tcp://` or `docker-container://`. Defaults to `BUILDKIT_HOST`, then the usual local sockets.
 	BuildkitHost pulumi.StringPtrInput
+	// A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
+	BuildkitTlsDir pulumi.StringPtrInput
 	// Endpoint URLs by service (`ecr`, `lambda`, `logs`, `cloudformation`, `sts`, or `all`), for VPC endpoints or a local AWS such as `lambdacontainer localaws`. Unset services use `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS itself.
 	Endpoints pulumi.StringMapInput
 	// The AWS shared-config profile. Defaults to `AWS_PROFILE`.
@@ -101,6 +107,11 @@ func (o ProviderOutput) ToProviderOutputWithContext(ctx context.Context) Provide
 // The BuildKit daemon to build with: `unix://`, `tcp://` or `docker-container://`. Defaults to `BUILDKIT_HOST`, then the usual local sockets.
 func (o ProviderOutput) BuildkitHost() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.BuildkitHost }).(pulumi.StringPtrOutput)
+}
+
+// A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
+func (o ProviderOutput) BuildkitTlsDir() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Provider) pulumi.StringPtrOutput { return v.BuildkitTlsDir }).(pulumi.StringPtrOutput)
 }
 
 // The AWS shared-config profile. Defaults to `AWS_PROFILE`.

@@ -13,6 +13,115 @@ import (
 
 var _ = internal.GetEnvOrDefault
 
+type Failure struct {
+	// The image the attempt built, if it got that far.
+	ImageUri *string `pulumi:"imageUri"`
+	// What went wrong, with the cause and the fix.
+	Message string `pulumi:"message"`
+	// The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.
+	Step string `pulumi:"step"`
+	// The version the attempt published, if it got that far.
+	Version *string `pulumi:"version"`
+}
+
+type FailureOutput struct{ *pulumi.OutputState }
+
+func (FailureOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Failure)(nil)).Elem()
+}
+
+func (o FailureOutput) ToFailureOutput() FailureOutput {
+	return o
+}
+
+func (o FailureOutput) ToFailureOutputWithContext(ctx context.Context) FailureOutput {
+	return o
+}
+
+// The image the attempt built, if it got that far.
+func (o FailureOutput) ImageUri() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Failure) *string { return v.ImageUri }).(pulumi.StringPtrOutput)
+}
+
+// What went wrong, with the cause and the fix.
+func (o FailureOutput) Message() pulumi.StringOutput {
+	return o.ApplyT(func(v Failure) string { return v.Message }).(pulumi.StringOutput)
+}
+
+// The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.
+func (o FailureOutput) Step() pulumi.StringOutput {
+	return o.ApplyT(func(v Failure) string { return v.Step }).(pulumi.StringOutput)
+}
+
+// The version the attempt published, if it got that far.
+func (o FailureOutput) Version() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Failure) *string { return v.Version }).(pulumi.StringPtrOutput)
+}
+
+type FailurePtrOutput struct{ *pulumi.OutputState }
+
+func (FailurePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**Failure)(nil)).Elem()
+}
+
+func (o FailurePtrOutput) ToFailurePtrOutput() FailurePtrOutput {
+	return o
+}
+
+func (o FailurePtrOutput) ToFailurePtrOutputWithContext(ctx context.Context) FailurePtrOutput {
+	return o
+}
+
+func (o FailurePtrOutput) Elem() FailureOutput {
+	return o.ApplyT(func(v *Failure) Failure {
+		if v != nil {
+			return *v
+		}
+		var ret Failure
+		return ret
+	}).(FailureOutput)
+}
+
+// The image the attempt built, if it got that far.
+func (o FailurePtrOutput) ImageUri() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Failure) *string {
+		if v == nil {
+			return nil
+		}
+		return v.ImageUri
+	}).(pulumi.StringPtrOutput)
+}
+
+// What went wrong, with the cause and the fix.
+func (o FailurePtrOutput) Message() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Failure) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Message
+	}).(pulumi.StringPtrOutput)
+}
+
+// The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.
+func (o FailurePtrOutput) Step() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Failure) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Step
+	}).(pulumi.StringPtrOutput)
+}
+
+// The version the attempt published, if it got that far.
+func (o FailurePtrOutput) Version() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Failure) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Version
+	}).(pulumi.StringPtrOutput)
+}
+
 type Finding struct {
 	// A stable identifier of the kind of finding, such as `missing-requirement`.
 	Code string `pulumi:"code"`
@@ -90,6 +199,250 @@ func (o FindingArrayOutput) Index(i pulumi.IntInput) FindingOutput {
 	return pulumi.All(o, i).ApplyT(func(vs []interface{}) Finding {
 		return vs[0].([]Finding)[vs[1].(int)]
 	}).(FindingOutput)
+}
+
+type FunctionSettings struct {
+	// `["x86_64"]` (the default) or `["arm64"]`; the image is built for it.
+	Architectures []string `pulumi:"architectures"`
+	// Environment variables. The preflight analysis checks that every variable the code reads at import time is set.
+	Environment map[string]string `pulumi:"environment"`
+	// Memory in MB (128 to 10240). Defaults to 512.
+	MemoryMb *int `pulumi:"memoryMb"`
+	// The ARN of the function's execution role.
+	Role string `pulumi:"role"`
+	// Timeout in seconds (1 to 900). Defaults to 30.
+	TimeoutSeconds *int `pulumi:"timeoutSeconds"`
+}
+
+// Defaults sets the appropriate defaults for FunctionSettings
+func (val *FunctionSettings) Defaults() *FunctionSettings {
+	if val == nil {
+		return nil
+	}
+	tmp := *val
+	if tmp.MemoryMb == nil {
+		memoryMb_ := 512
+		tmp.MemoryMb = &memoryMb_
+	}
+	if tmp.TimeoutSeconds == nil {
+		timeoutSeconds_ := 30
+		tmp.TimeoutSeconds = &timeoutSeconds_
+	}
+	return &tmp
+}
+
+// FunctionSettingsInput is an input type that accepts FunctionSettingsArgs and FunctionSettingsOutput values.
+// You can construct a concrete instance of `FunctionSettingsInput` via:
+//
+//	FunctionSettingsArgs{...}
+type FunctionSettingsInput interface {
+	pulumi.Input
+
+	ToFunctionSettingsOutput() FunctionSettingsOutput
+	ToFunctionSettingsOutputWithContext(context.Context) FunctionSettingsOutput
+}
+
+type FunctionSettingsArgs struct {
+	// `["x86_64"]` (the default) or `["arm64"]`; the image is built for it.
+	Architectures pulumi.StringArrayInput `pulumi:"architectures"`
+	// Environment variables. The preflight analysis checks that every variable the code reads at import time is set.
+	Environment pulumi.StringMapInput `pulumi:"environment"`
+	// Memory in MB (128 to 10240). Defaults to 512.
+	MemoryMb pulumi.IntPtrInput `pulumi:"memoryMb"`
+	// The ARN of the function's execution role.
+	Role pulumi.StringInput `pulumi:"role"`
+	// Timeout in seconds (1 to 900). Defaults to 30.
+	TimeoutSeconds pulumi.IntPtrInput `pulumi:"timeoutSeconds"`
+}
+
+// Defaults sets the appropriate defaults for FunctionSettingsArgs
+func (val *FunctionSettingsArgs) Defaults() *FunctionSettingsArgs {
+	if val == nil {
+		return nil
+	}
+	tmp := *val
+	if tmp.MemoryMb == nil {
+		tmp.MemoryMb = pulumi.IntPtr(512)
+	}
+	if tmp.TimeoutSeconds == nil {
+		tmp.TimeoutSeconds = pulumi.IntPtr(30)
+	}
+	return &tmp
+}
+func (FunctionSettingsArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*FunctionSettings)(nil)).Elem()
+}
+
+func (i FunctionSettingsArgs) ToFunctionSettingsOutput() FunctionSettingsOutput {
+	return i.ToFunctionSettingsOutputWithContext(context.Background())
+}
+
+func (i FunctionSettingsArgs) ToFunctionSettingsOutputWithContext(ctx context.Context) FunctionSettingsOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(FunctionSettingsOutput)
+}
+
+func (i FunctionSettingsArgs) ToFunctionSettingsPtrOutput() FunctionSettingsPtrOutput {
+	return i.ToFunctionSettingsPtrOutputWithContext(context.Background())
+}
+
+func (i FunctionSettingsArgs) ToFunctionSettingsPtrOutputWithContext(ctx context.Context) FunctionSettingsPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(FunctionSettingsOutput).ToFunctionSettingsPtrOutputWithContext(ctx)
+}
+
+// FunctionSettingsPtrInput is an input type that accepts FunctionSettingsArgs, FunctionSettingsPtr and FunctionSettingsPtrOutput values.
+// You can construct a concrete instance of `FunctionSettingsPtrInput` via:
+//
+//	        FunctionSettingsArgs{...}
+//
+//	or:
+//
+//	        nil
+type FunctionSettingsPtrInput interface {
+	pulumi.Input
+
+	ToFunctionSettingsPtrOutput() FunctionSettingsPtrOutput
+	ToFunctionSettingsPtrOutputWithContext(context.Context) FunctionSettingsPtrOutput
+}
+
+type functionSettingsPtrType FunctionSettingsArgs
+
+func FunctionSettingsPtr(v *FunctionSettingsArgs) FunctionSettingsPtrInput {
+	return (*functionSettingsPtrType)(v)
+}
+
+func (*functionSettingsPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**FunctionSettings)(nil)).Elem()
+}
+
+func (i *functionSettingsPtrType) ToFunctionSettingsPtrOutput() FunctionSettingsPtrOutput {
+	return i.ToFunctionSettingsPtrOutputWithContext(context.Background())
+}
+
+func (i *functionSettingsPtrType) ToFunctionSettingsPtrOutputWithContext(ctx context.Context) FunctionSettingsPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(FunctionSettingsPtrOutput)
+}
+
+type FunctionSettingsOutput struct{ *pulumi.OutputState }
+
+func (FunctionSettingsOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*FunctionSettings)(nil)).Elem()
+}
+
+func (o FunctionSettingsOutput) ToFunctionSettingsOutput() FunctionSettingsOutput {
+	return o
+}
+
+func (o FunctionSettingsOutput) ToFunctionSettingsOutputWithContext(ctx context.Context) FunctionSettingsOutput {
+	return o
+}
+
+func (o FunctionSettingsOutput) ToFunctionSettingsPtrOutput() FunctionSettingsPtrOutput {
+	return o.ToFunctionSettingsPtrOutputWithContext(context.Background())
+}
+
+func (o FunctionSettingsOutput) ToFunctionSettingsPtrOutputWithContext(ctx context.Context) FunctionSettingsPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v FunctionSettings) *FunctionSettings {
+		return &v
+	}).(FunctionSettingsPtrOutput)
+}
+
+// `["x86_64"]` (the default) or `["arm64"]`; the image is built for it.
+func (o FunctionSettingsOutput) Architectures() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v FunctionSettings) []string { return v.Architectures }).(pulumi.StringArrayOutput)
+}
+
+// Environment variables. The preflight analysis checks that every variable the code reads at import time is set.
+func (o FunctionSettingsOutput) Environment() pulumi.StringMapOutput {
+	return o.ApplyT(func(v FunctionSettings) map[string]string { return v.Environment }).(pulumi.StringMapOutput)
+}
+
+// Memory in MB (128 to 10240). Defaults to 512.
+func (o FunctionSettingsOutput) MemoryMb() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v FunctionSettings) *int { return v.MemoryMb }).(pulumi.IntPtrOutput)
+}
+
+// The ARN of the function's execution role.
+func (o FunctionSettingsOutput) Role() pulumi.StringOutput {
+	return o.ApplyT(func(v FunctionSettings) string { return v.Role }).(pulumi.StringOutput)
+}
+
+// Timeout in seconds (1 to 900). Defaults to 30.
+func (o FunctionSettingsOutput) TimeoutSeconds() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v FunctionSettings) *int { return v.TimeoutSeconds }).(pulumi.IntPtrOutput)
+}
+
+type FunctionSettingsPtrOutput struct{ *pulumi.OutputState }
+
+func (FunctionSettingsPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**FunctionSettings)(nil)).Elem()
+}
+
+func (o FunctionSettingsPtrOutput) ToFunctionSettingsPtrOutput() FunctionSettingsPtrOutput {
+	return o
+}
+
+func (o FunctionSettingsPtrOutput) ToFunctionSettingsPtrOutputWithContext(ctx context.Context) FunctionSettingsPtrOutput {
+	return o
+}
+
+func (o FunctionSettingsPtrOutput) Elem() FunctionSettingsOutput {
+	return o.ApplyT(func(v *FunctionSettings) FunctionSettings {
+		if v != nil {
+			return *v
+		}
+		var ret FunctionSettings
+		return ret
+	}).(FunctionSettingsOutput)
+}
+
+// `["x86_64"]` (the default) or `["arm64"]`; the image is built for it.
+func (o FunctionSettingsPtrOutput) Architectures() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *FunctionSettings) []string {
+		if v == nil {
+			return nil
+		}
+		return v.Architectures
+	}).(pulumi.StringArrayOutput)
+}
+
+// Environment variables. The preflight analysis checks that every variable the code reads at import time is set.
+func (o FunctionSettingsPtrOutput) Environment() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *FunctionSettings) map[string]string {
+		if v == nil {
+			return nil
+		}
+		return v.Environment
+	}).(pulumi.StringMapOutput)
+}
+
+// Memory in MB (128 to 10240). Defaults to 512.
+func (o FunctionSettingsPtrOutput) MemoryMb() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *FunctionSettings) *int {
+		if v == nil {
+			return nil
+		}
+		return v.MemoryMb
+	}).(pulumi.IntPtrOutput)
+}
+
+// The ARN of the function's execution role.
+func (o FunctionSettingsPtrOutput) Role() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *FunctionSettings) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Role
+	}).(pulumi.StringPtrOutput)
+}
+
+// Timeout in seconds (1 to 900). Defaults to 30.
+func (o FunctionSettingsPtrOutput) TimeoutSeconds() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *FunctionSettings) *int {
+		if v == nil {
+			return nil
+		}
+		return v.TimeoutSeconds
+	}).(pulumi.IntPtrOutput)
 }
 
 type HttpRequest struct {
@@ -955,14 +1308,20 @@ func (o VerifyPtrOutput) Url() pulumi.StringPtrOutput {
 }
 
 func init() {
+	pulumi.RegisterInputType(reflect.TypeOf((*FunctionSettingsInput)(nil)).Elem(), FunctionSettingsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*FunctionSettingsPtrInput)(nil)).Elem(), FunctionSettingsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*HttpRequestInput)(nil)).Elem(), HttpRequestArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*HttpRequestPtrInput)(nil)).Elem(), HttpRequestArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*StackOutputInput)(nil)).Elem(), StackOutputArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*StackOutputPtrInput)(nil)).Elem(), StackOutputArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*VerifyInput)(nil)).Elem(), VerifyArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*VerifyPtrInput)(nil)).Elem(), VerifyArgs{})
+	pulumi.RegisterOutputType(FailureOutput{})
+	pulumi.RegisterOutputType(FailurePtrOutput{})
 	pulumi.RegisterOutputType(FindingOutput{})
 	pulumi.RegisterOutputType(FindingArrayOutput{})
+	pulumi.RegisterOutputType(FunctionSettingsOutput{})
+	pulumi.RegisterOutputType(FunctionSettingsPtrOutput{})
 	pulumi.RegisterOutputType(HttpRequestOutput{})
 	pulumi.RegisterOutputType(HttpRequestPtrOutput{})
 	pulumi.RegisterOutputType(StackOutputOutput{})

@@ -19,6 +19,17 @@ Object.defineProperty(exports, "buildkitHost", {
 });
 
 /**
+ * A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
+ */
+export declare const buildkitTlsDir: string | undefined;
+Object.defineProperty(exports, "buildkitTlsDir", {
+    get() {
+        return __config.get("buildkitTlsDir");
+    },
+    enumerable: true,
+});
+
+/**
  * Endpoint URLs by service (`ecr`, `lambda`, `logs`, `cloudformation`, `sts`, or `all`), for VPC endpoints or a local AWS such as `lambdacontainer localaws`. Unset services use `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS itself.
  */
 export declare const endpoints: {[key: string]: string} | undefined;

@@ -7,6 +7,39 @@ import * as outputs from "../types/output";
 
 import * as utilities from "../utilities";
 
+export interface FunctionSettingsArgs {
+    /**
+     * `["x86_64"]` (the default) or `["arm64"]`; the image is built for it.
+     */
+    architectures?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Environment variables. The preflight analysis checks that every variable the code reads at import time is set.
+     */
+    environment?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Memory in MB (128 to 10240). Defaults to 512.
+     */
+    memoryMb?: pulumi.Input<number | undefined>;
+    /**
+     * The ARN of the function's execution role.
+     */
+    role: pulumi.Input<string>;
+    /**
+     * Timeout in seconds (1 to 900). Defaults to 30.
+     */
+    timeoutSeconds?: pulumi.Input<number | undefined>;
+}
+/**
+ * functionSettingsArgsProvideDefaults sets the appropriate defaults for FunctionSettingsArgs
+ */
+export function functionSettingsArgsProvideDefaults(val: FunctionSettingsArgs): FunctionSettingsArgs {
+    return {
+        ...val,
+        memoryMb: (val.memoryMb) ?? 512,
+        timeoutSeconds: (val.timeoutSeconds) ?? 30,
+    };
+}
+
 export interface HttpRequestArgs {
     /**
      * The request body.

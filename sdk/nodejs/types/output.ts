@@ -7,6 +7,25 @@ import * as outputs from "../types/output";
 
 import * as utilities from "../utilities";
 
+export interface Failure {
+    /**
+     * The image the attempt built, if it got that far.
+     */
+    imageUri?: string;
+    /**
+     * What went wrong, with the cause and the fix.
+     */
+    message: string;
+    /**
+     * The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.
+     */
+    step: string;
+    /**
+     * The version the attempt published, if it got that far.
+     */
+    version?: string;
+}
+
 export interface Finding {
     /**
      * A stable identifier of the kind of finding, such as `missing-requirement`.
@@ -32,6 +51,39 @@ export interface Finding {
      * `error`, `warning` or `info`.
      */
     severity: string;
+}
+
+export interface FunctionSettings {
+    /**
+     * `["x86_64"]` (the default) or `["arm64"]`; the image is built for it.
+     */
+    architectures?: string[];
+    /**
+     * Environment variables. The preflight analysis checks that every variable the code reads at import time is set.
+     */
+    environment?: {[key: string]: string};
+    /**
+     * Memory in MB (128 to 10240). Defaults to 512.
+     */
+    memoryMb?: number;
+    /**
+     * The ARN of the function's execution role.
+     */
+    role: string;
+    /**
+     * Timeout in seconds (1 to 900). Defaults to 30.
+     */
+    timeoutSeconds?: number;
+}
+/**
+ * functionSettingsProvideDefaults sets the appropriate defaults for FunctionSettings
+ */
+export function functionSettingsProvideDefaults(val: FunctionSettings): FunctionSettings {
+    return {
+        ...val,
+        memoryMb: (val.memoryMb) ?? 512,
+        timeoutSeconds: (val.timeoutSeconds) ?? 30,
+    };
 }
 
 export interface HttpRequest {
@@ -89,7 +141,7 @@ export interface Verification {
     /**
      * Error lines found in the function's logs during the log window.
      */
-    logErrors: string[];
+    logErrors?: string[];
     /**
      * The tail of the invocation's log.
      */

@@ -15,6 +15,8 @@ else:
 from . import _utilities
 
 __all__ = [
+    'FunctionSettingsArgs',
+    'FunctionSettingsArgsDict',
     'HttpRequestArgs',
     'HttpRequestArgsDict',
     'StackOutputArgs',
@@ -22,6 +24,118 @@ __all__ = [
     'VerifyArgs',
     'VerifyArgsDict',
 ]
+
+class FunctionSettingsArgsDict(TypedDict):
+    role: pulumi.Input[_builtins.str]
+    """
+    The ARN of the function's execution role.
+    """
+    architectures: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    `["x86_64"]` (the default) or `["arm64"]`; the image is built for it.
+    """
+    environment: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Environment variables. The preflight analysis checks that every variable the code reads at import time is set.
+    """
+    memory_mb: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Memory in MB (128 to 10240). Defaults to 512.
+    """
+    timeout_seconds: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Timeout in seconds (1 to 900). Defaults to 30.
+    """
+
+@pulumi.input_type
+class FunctionSettingsArgs:
+    def __init__(__self__, *,
+                 role: pulumi.Input[_builtins.str],
+                 architectures: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 environment: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 memory_mb: pulumi.Input[Optional[_builtins.int]] = None,
+                 timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None):
+        """
+        :param pulumi.Input[_builtins.str] role: The ARN of the function's execution role.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] architectures: `["x86_64"]` (the default) or `["arm64"]`; the image is built for it.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] environment: Environment variables. The preflight analysis checks that every variable the code reads at import time is set.
+        :param pulumi.Input[_builtins.int] memory_mb: Memory in MB (128 to 10240). Defaults to 512.
+        :param pulumi.Input[_builtins.int] timeout_seconds: Timeout in seconds (1 to 900). Defaults to 30.
+        """
+        pulumi.set(__self__, "role", role)
+        if architectures is not None:
+            pulumi.set(__self__, "architectures", architectures)
+        if environment is not None:
+            pulumi.set(__self__, "environment", environment)
+        if memory_mb is None:
+            memory_mb = 512
+        if memory_mb is not None:
+            pulumi.set(__self__, "memory_mb", memory_mb)
+        if timeout_seconds is None:
+            timeout_seconds = 30
+        if timeout_seconds is not None:
+            pulumi.set(__self__, "timeout_seconds", timeout_seconds)
+
+    @_builtins.property
+    @pulumi.getter
+    def role(self) -> pulumi.Input[_builtins.str]:
+        """
+        The ARN of the function's execution role.
+        """
+        return pulumi.get(self, "role")
+
+    @role.setter
+    def role(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "role", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def architectures(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        `["x86_64"]` (the default) or `["arm64"]`; the image is built for it.
+        """
+        return pulumi.get(self, "architectures")
+
+    @architectures.setter
+    def architectures(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "architectures", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def environment(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Environment variables. The preflight analysis checks that every variable the code reads at import time is set.
+        """
+        return pulumi.get(self, "environment")
+
+    @environment.setter
+    def environment(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "environment", value)
+
+    @_builtins.property
+    @pulumi.getter(name="memoryMb")
+    def memory_mb(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Memory in MB (128 to 10240). Defaults to 512.
+        """
+        return pulumi.get(self, "memory_mb")
+
+    @memory_mb.setter
+    def memory_mb(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "memory_mb", value)
+
+    @_builtins.property
+    @pulumi.getter(name="timeoutSeconds")
+    def timeout_seconds(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Timeout in seconds (1 to 900). Defaults to 30.
+        """
+        return pulumi.get(self, "timeout_seconds")
+
+    @timeout_seconds.setter
+    def timeout_seconds(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "timeout_seconds", value)
+
 
 class HttpRequestArgsDict(TypedDict):
     path: pulumi.Input[_builtins.str]

@@ -30,6 +30,7 @@ class LambdaContainerDeploymentArgs:
                  dockerfile: pulumi.Input[Optional[_builtins.str]] = None,
                  function: pulumi.Input[Optional[_builtins.str]] = None,
                  function_from_stack: pulumi.Input[Optional['StackOutputArgs']] = None,
+                 function_settings: pulumi.Input[Optional['FunctionSettingsArgs']] = None,
                  keep_versions: pulumi.Input[Optional[_builtins.int]] = None,
                  platform: pulumi.Input[Optional[_builtins.str]] = None,
                  rollback: pulumi.Input[Optional[_builtins.bool]] = None,
@@ -48,12 +49,13 @@ class LambdaContainerDeploymentArgs:
         :param pulumi.Input[_builtins.str] alias: The alias to move to the new version, only after it passed verification (for example `live`). It is created when missing. Without an alias, `$LATEST` serves the new code as soon as it is rolled.
         :param pulumi.Input[_builtins.str] analysis: What the preflight analysis of the Python source and the Dockerfile does with its findings: `error` fails the preview, `warn` reports them, `off` skips it. Defaults to `error`.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] build_args: Build arguments (`ARG`), such as `BASE_IMAGE` or `PYTHON_VERSION`. A change rebuilds the image, and the diff names the argument.
-        :param pulumi.Input[_builtins.bool] cache: Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `cache` tag. Defaults to true.
+        :param pulumi.Input[_builtins.bool] cache: Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.
         :param pulumi.Input[_builtins.str] dockerfile: The Dockerfile, relative to `context` (or absolute). Defaults to `Dockerfile` in the context.
         :param pulumi.Input[_builtins.str] function: The Lambda function to deploy to: its name or ARN. The function must use `PackageType: Image`. Give exactly one of `function` and `functionFromStack`.
         :param pulumi.Input['StackOutputArgs'] function_from_stack: Find the function's name or ARN in the outputs of a CloudFormation stack, for functions created by SAM, CDK or plain CloudFormation. Give exactly one of `function` and `functionFromStack`.
+        :param pulumi.Input['FunctionSettingsArgs'] function_settings: Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
         :param pulumi.Input[_builtins.int] keep_versions: How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.
-        :param pulumi.Input[_builtins.str] platform: The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given. As an output, the platform that was built.
+        :param pulumi.Input[_builtins.str] platform: The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
         :param pulumi.Input[_builtins.bool] rollback: On a failed verification, restore the previous image and alias, and fail the update with the cause and the fix. Defaults to true.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: Build secrets, mounted with `RUN --mount=type=secret,id=<key>`. They never reach an image layer, the image history, the Pulumi state or a log, and a change to them alone does not rebuild.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] source_files: Computed by the provider: a short digest per file of the build context (per directory for very large contexts), so that the preview names what changed. Leave it unset.
@@ -83,6 +85,8 @@ class LambdaContainerDeploymentArgs:
             pulumi.set(__self__, "function", function)
         if function_from_stack is not None:
             pulumi.set(__self__, "function_from_stack", function_from_stack)
+        if function_settings is not None:
+            pulumi.set(__self__, "function_settings", function_settings)
         if keep_versions is None:
             keep_versions = 3
         if keep_versions is not None:
@@ -172,7 +176,7 @@ class LambdaContainerDeploymentArgs:
     @pulumi.getter
     def cache(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `cache` tag. Defaults to true.
+        Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.
         """
         return pulumi.get(self, "cache")
 
@@ -217,6 +221,18 @@ class LambdaContainerDeploymentArgs:
         pulumi.set(self, "function_from_stack", value)
 
     @_builtins.property
+    @pulumi.getter(name="functionSettings")
+    def function_settings(self) -> pulumi.Input[Optional['FunctionSettingsArgs']]:
+        """
+        Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
+        """
+        return pulumi.get(self, "function_settings")
+
+    @function_settings.setter
+    def function_settings(self, value: pulumi.Input[Optional['FunctionSettingsArgs']]):
+        pulumi.set(self, "function_settings", value)
+
+    @_builtins.property
     @pulumi.getter(name="keepVersions")
     def keep_versions(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
@@ -232,7 +248,7 @@ class LambdaContainerDeploymentArgs:
     @pulumi.getter
     def platform(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given. As an output, the platform that was built.
+        The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
         """
         return pulumi.get(self, "platform")
 
@@ -351,6 +367,7 @@ class LambdaContainerDeployment(pulumi.CustomResource):
                  dockerfile: pulumi.Input[Optional[_builtins.str]] = None,
                  function: pulumi.Input[Optional[_builtins.str]] = None,
                  function_from_stack: pulumi.Input[Optional[Union['StackOutputArgs', 'StackOutputArgsDict', 'outputs.StackOutput']]] = None,
+                 function_settings: pulumi.Input[Optional[Union['FunctionSettingsArgs', 'FunctionSettingsArgsDict', 'outputs.FunctionSettings']]] = None,
                  keep_versions: pulumi.Input[Optional[_builtins.int]] = None,
                  platform: pulumi.Input[Optional[_builtins.str]] = None,
                  repository: pulumi.Input[Optional[_builtins.str]] = None,
@@ -371,13 +388,14 @@ class LambdaContainerDeployment(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] alias: The alias to move to the new version, only after it passed verification (for example `live`). It is created when missing. Without an alias, `$LATEST` serves the new code as soon as it is rolled.
         :param pulumi.Input[_builtins.str] analysis: What the preflight analysis of the Python source and the Dockerfile does with its findings: `error` fails the preview, `warn` reports them, `off` skips it. Defaults to `error`.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] build_args: Build arguments (`ARG`), such as `BASE_IMAGE` or `PYTHON_VERSION`. A change rebuilds the image, and the diff names the argument.
-        :param pulumi.Input[_builtins.bool] cache: Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `cache` tag. Defaults to true.
+        :param pulumi.Input[_builtins.bool] cache: Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.
         :param pulumi.Input[_builtins.str] context: The build context: a directory, relative to the Pulumi program's directory. Exactly the files BuildKit would send (after `.dockerignore`) are hashed, and only a change to them rebuilds the image.
         :param pulumi.Input[_builtins.str] dockerfile: The Dockerfile, relative to `context` (or absolute). Defaults to `Dockerfile` in the context.
         :param pulumi.Input[_builtins.str] function: The Lambda function to deploy to: its name or ARN. The function must use `PackageType: Image`. Give exactly one of `function` and `functionFromStack`.
         :param pulumi.Input[Union['StackOutputArgs', 'StackOutputArgsDict', 'outputs.StackOutput']] function_from_stack: Find the function's name or ARN in the outputs of a CloudFormation stack, for functions created by SAM, CDK or plain CloudFormation. Give exactly one of `function` and `functionFromStack`.
+        :param pulumi.Input[Union['FunctionSettingsArgs', 'FunctionSettingsArgsDict', 'outputs.FunctionSettings']] function_settings: Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
         :param pulumi.Input[_builtins.int] keep_versions: How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.
-        :param pulumi.Input[_builtins.str] platform: The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given. As an output, the platform that was built.
+        :param pulumi.Input[_builtins.str] platform: The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
         :param pulumi.Input[_builtins.str] repository: The ECR repository to push to: a repository name (created when missing) or a full repository URI. It must be in the function's region.
         :param pulumi.Input[_builtins.bool] rollback: On a failed verification, restore the previous image and alias, and fail the update with the cause and the fix. Defaults to true.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: Build secrets, mounted with `RUN --mount=type=secret,id=<key>`. They never reach an image layer, the image history, the Pulumi state or a log, and a change to them alone does not rebuild.
@@ -420,6 +438,7 @@ class LambdaContainerDeployment(pulumi.CustomResource):
                  dockerfile: pulumi.Input[Optional[_builtins.str]] = None,
                  function: pulumi.Input[Optional[_builtins.str]] = None,
                  function_from_stack: pulumi.Input[Optional[Union['StackOutputArgs', 'StackOutputArgsDict', 'outputs.StackOutput']]] = None,
+                 function_settings: pulumi.Input[Optional[Union['FunctionSettingsArgs', 'FunctionSettingsArgsDict', 'outputs.FunctionSettings']]] = None,
                  keep_versions: pulumi.Input[Optional[_builtins.int]] = None,
                  platform: pulumi.Input[Optional[_builtins.str]] = None,
                  repository: pulumi.Input[Optional[_builtins.str]] = None,
@@ -454,6 +473,7 @@ class LambdaContainerDeployment(pulumi.CustomResource):
             __props__.__dict__["dockerfile"] = dockerfile
             __props__.__dict__["function"] = function
             __props__.__dict__["function_from_stack"] = function_from_stack
+            __props__.__dict__["function_settings"] = function_settings
             if keep_versions is None:
                 keep_versions = 3
             __props__.__dict__["keep_versions"] = keep_versions
@@ -475,9 +495,13 @@ class LambdaContainerDeployment(pulumi.CustomResource):
             __props__.__dict__["findings"] = None
             __props__.__dict__["function_arn"] = None
             __props__.__dict__["image_digest"] = None
+            __props__.__dict__["image_platform"] = None
             __props__.__dict__["image_size_bytes"] = None
             __props__.__dict__["image_tags"] = None
             __props__.__dict__["image_uri"] = None
+            __props__.__dict__["last_failure"] = None
+            __props__.__dict__["managed_alias"] = None
+            __props__.__dict__["managed_function"] = None
             __props__.__dict__["previous_image_uri"] = None
             __props__.__dict__["previous_version"] = None
             __props__.__dict__["verification"] = None
@@ -517,11 +541,16 @@ class LambdaContainerDeployment(pulumi.CustomResource):
         __props__.__dict__["function"] = None
         __props__.__dict__["function_arn"] = None
         __props__.__dict__["function_from_stack"] = None
+        __props__.__dict__["function_settings"] = None
         __props__.__dict__["image_digest"] = None
+        __props__.__dict__["image_platform"] = None
         __props__.__dict__["image_size_bytes"] = None
         __props__.__dict__["image_tags"] = None
         __props__.__dict__["image_uri"] = None
         __props__.__dict__["keep_versions"] = None
+        __props__.__dict__["last_failure"] = None
+        __props__.__dict__["managed_alias"] = None
+        __props__.__dict__["managed_function"] = None
         __props__.__dict__["platform"] = None
         __props__.__dict__["previous_image_uri"] = None
         __props__.__dict__["previous_version"] = None
@@ -580,7 +609,7 @@ class LambdaContainerDeployment(pulumi.CustomResource):
     @pulumi.getter
     def cache(self) -> pulumi.Output[Optional[_builtins.bool]]:
         """
-        Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `cache` tag. Defaults to true.
+        Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.
         """
         return pulumi.get(self, "cache")
 
@@ -633,12 +662,28 @@ class LambdaContainerDeployment(pulumi.CustomResource):
         return pulumi.get(self, "function_from_stack")
 
     @_builtins.property
+    @pulumi.getter(name="functionSettings")
+    def function_settings(self) -> pulumi.Output[Optional['outputs.FunctionSettings']]:
+        """
+        Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
+        """
+        return pulumi.get(self, "function_settings")
+
+    @_builtins.property
     @pulumi.getter(name="imageDigest")
     def image_digest(self) -> pulumi.Output[_builtins.str]:
         """
         The image manifest's digest, `sha256:...`.
         """
         return pulumi.get(self, "image_digest")
+
+    @_builtins.property
+    @pulumi.getter(name="imagePlatform")
+    def image_platform(self) -> pulumi.Output[_builtins.str]:
+        """
+        The platform the image was built for, `linux/amd64` or `linux/arm64`: the function's architecture.
+        """
+        return pulumi.get(self, "image_platform")
 
     @_builtins.property
     @pulumi.getter(name="imageSizeBytes")
@@ -673,10 +718,34 @@ class LambdaContainerDeployment(pulumi.CustomResource):
         return pulumi.get(self, "keep_versions")
 
     @_builtins.property
+    @pulumi.getter(name="lastFailure")
+    def last_failure(self) -> pulumi.Output[Optional['outputs.Failure']]:
+        """
+        The last deployment attempt that failed, when the outputs still describe the deployment before it; cleared by the next success.
+        """
+        return pulumi.get(self, "last_failure")
+
+    @_builtins.property
+    @pulumi.getter(name="managedAlias")
+    def managed_alias(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Whether this resource created the alias; destroying the resource then deletes it.
+        """
+        return pulumi.get(self, "managed_alias")
+
+    @_builtins.property
+    @pulumi.getter(name="managedFunction")
+    def managed_function(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Whether this resource created the function (from `functionSettings`); destroying the resource then deletes it.
+        """
+        return pulumi.get(self, "managed_function")
+
+    @_builtins.property
     @pulumi.getter
     def platform(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given. As an output, the platform that was built.
+        The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
         """
         return pulumi.get(self, "platform")
 

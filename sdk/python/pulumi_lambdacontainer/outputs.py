@@ -16,12 +16,84 @@ from . import _utilities
 from . import outputs
 
 __all__ = [
+    'Failure',
     'Finding',
+    'FunctionSettings',
     'HttpRequest',
     'StackOutput',
     'Verification',
     'Verify',
 ]
+
+@pulumi.output_type
+class Failure(dict):
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "imageUri":
+            suggest = "image_uri"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in Failure. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        Failure.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        Failure.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 message: _builtins.str,
+                 step: _builtins.str,
+                 image_uri: Optional[_builtins.str] = None,
+                 version: Optional[_builtins.str] = None):
+        """
+        :param _builtins.str message: What went wrong, with the cause and the fix.
+        :param _builtins.str step: The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.
+        :param _builtins.str image_uri: The image the attempt built, if it got that far.
+        :param _builtins.str version: The version the attempt published, if it got that far.
+        """
+        pulumi.set(__self__, "message", message)
+        pulumi.set(__self__, "step", step)
+        if image_uri is not None:
+            pulumi.set(__self__, "image_uri", image_uri)
+        if version is not None:
+            pulumi.set(__self__, "version", version)
+
+    @_builtins.property
+    @pulumi.getter
+    def message(self) -> _builtins.str:
+        """
+        What went wrong, with the cause and the fix.
+        """
+        return pulumi.get(self, "message")
+
+    @_builtins.property
+    @pulumi.getter
+    def step(self) -> _builtins.str:
+        """
+        The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.
+        """
+        return pulumi.get(self, "step")
+
+    @_builtins.property
+    @pulumi.getter(name="imageUri")
+    def image_uri(self) -> Optional[_builtins.str]:
+        """
+        The image the attempt built, if it got that far.
+        """
+        return pulumi.get(self, "image_uri")
+
+    @_builtins.property
+    @pulumi.getter
+    def version(self) -> Optional[_builtins.str]:
+        """
+        The version the attempt published, if it got that far.
+        """
+        return pulumi.get(self, "version")
+
 
 @pulumi.output_type
 class Finding(dict):
@@ -97,6 +169,95 @@ class Finding(dict):
         The line in that file, from 1.
         """
         return pulumi.get(self, "line")
+
+
+@pulumi.output_type
+class FunctionSettings(dict):
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "memoryMb":
+            suggest = "memory_mb"
+        elif key == "timeoutSeconds":
+            suggest = "timeout_seconds"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in FunctionSettings. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        FunctionSettings.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        FunctionSettings.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 role: _builtins.str,
+                 architectures: Optional[Sequence[_builtins.str]] = None,
+                 environment: Optional[Mapping[str, _builtins.str]] = None,
+                 memory_mb: Optional[_builtins.int] = None,
+                 timeout_seconds: Optional[_builtins.int] = None):
+        """
+        :param _builtins.str role: The ARN of the function's execution role.
+        :param Sequence[_builtins.str] architectures: `["x86_64"]` (the default) or `["arm64"]`; the image is built for it.
+        :param Mapping[str, _builtins.str] environment: Environment variables. The preflight analysis checks that every variable the code reads at import time is set.
+        :param _builtins.int memory_mb: Memory in MB (128 to 10240). Defaults to 512.
+        :param _builtins.int timeout_seconds: Timeout in seconds (1 to 900). Defaults to 30.
+        """
+        pulumi.set(__self__, "role", role)
+        if architectures is not None:
+            pulumi.set(__self__, "architectures", architectures)
+        if environment is not None:
+            pulumi.set(__self__, "environment", environment)
+        if memory_mb is None:
+            memory_mb = 512
+        if memory_mb is not None:
+            pulumi.set(__self__, "memory_mb", memory_mb)
+        if timeout_seconds is None:
+            timeout_seconds = 30
+        if timeout_seconds is not None:
+            pulumi.set(__self__, "timeout_seconds", timeout_seconds)
+
+    @_builtins.property
+    @pulumi.getter
+    def role(self) -> _builtins.str:
+        """
+        The ARN of the function's execution role.
+        """
+        return pulumi.get(self, "role")
+
+    @_builtins.property
+    @pulumi.getter
+    def architectures(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        `["x86_64"]` (the default) or `["arm64"]`; the image is built for it.
+        """
+        return pulumi.get(self, "architectures")
+
+    @_builtins.property
+    @pulumi.getter
+    def environment(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Environment variables. The preflight analysis checks that every variable the code reads at import time is set.
+        """
+        return pulumi.get(self, "environment")
+
+    @_builtins.property
+    @pulumi.getter(name="memoryMb")
+    def memory_mb(self) -> Optional[_builtins.int]:
+        """
+        Memory in MB (128 to 10240). Defaults to 512.
+        """
+        return pulumi.get(self, "memory_mb")
+
+    @_builtins.property
+    @pulumi.getter(name="timeoutSeconds")
+    def timeout_seconds(self) -> Optional[_builtins.int]:
+        """
+        Timeout in seconds (1 to 900). Defaults to 30.
+        """
+        return pulumi.get(self, "timeout_seconds")
 
 
 @pulumi.output_type
@@ -212,14 +373,14 @@ class Verification(dict):
             suggest = "billed_ms"
         elif key == "durationMs":
             suggest = "duration_ms"
-        elif key == "logErrors":
-            suggest = "log_errors"
         elif key == "logExcerpt":
             suggest = "log_excerpt"
         elif key == "maxMemoryUsedMb":
             suggest = "max_memory_used_mb"
         elif key == "initDurationMs":
             suggest = "init_duration_ms"
+        elif key == "logErrors":
+            suggest = "log_errors"
 
         if suggest:
             pulumi.log.warn(f"Key '{key}' not found in Verification. Access the value via the '{suggest}' property getter instead.")
@@ -235,31 +396,32 @@ class Verification(dict):
     def __init__(__self__, *,
                  billed_ms: _builtins.int,
                  duration_ms: _builtins.float,
-                 log_errors: Sequence[_builtins.str],
                  log_excerpt: _builtins.str,
                  max_memory_used_mb: _builtins.int,
                  status: _builtins.int,
                  version: _builtins.str,
-                 init_duration_ms: Optional[_builtins.float] = None):
+                 init_duration_ms: Optional[_builtins.float] = None,
+                 log_errors: Optional[Sequence[_builtins.str]] = None):
         """
         :param _builtins.int billed_ms: The billed duration, from the `REPORT` line.
         :param _builtins.float duration_ms: The invocation's duration, from its `REPORT` log line.
-        :param Sequence[_builtins.str] log_errors: Error lines found in the function's logs during the log window.
         :param _builtins.str log_excerpt: The tail of the invocation's log.
         :param _builtins.int max_memory_used_mb: The peak memory used, from the `REPORT` line.
         :param _builtins.int status: The response's status code (the `statusCode` of an HTTP response, or 200 for a plain invocation).
         :param _builtins.str version: The version that was invoked.
         :param _builtins.float init_duration_ms: The cold start's init duration, from the `REPORT` line; absent on a warm start.
+        :param Sequence[_builtins.str] log_errors: Error lines found in the function's logs during the log window.
         """
         pulumi.set(__self__, "billed_ms", billed_ms)
         pulumi.set(__self__, "duration_ms", duration_ms)
-        pulumi.set(__self__, "log_errors", log_errors)
         pulumi.set(__self__, "log_excerpt", log_excerpt)
         pulumi.set(__self__, "max_memory_used_mb", max_memory_used_mb)
         pulumi.set(__self__, "status", status)
         pulumi.set(__self__, "version", version)
         if init_duration_ms is not None:
             pulumi.set(__self__, "init_duration_ms", init_duration_ms)
+        if log_errors is not None:
+            pulumi.set(__self__, "log_errors", log_errors)
 
     @_builtins.property
     @pulumi.getter(name="billedMs")
@@ -276,14 +438,6 @@ class Verification(dict):
         The invocation's duration, from its `REPORT` log line.
         """
         return pulumi.get(self, "duration_ms")
-
-    @_builtins.property
-    @pulumi.getter(name="logErrors")
-    def log_errors(self) -> Sequence[_builtins.str]:
-        """
-        Error lines found in the function's logs during the log window.
-        """
-        return pulumi.get(self, "log_errors")
 
     @_builtins.property
     @pulumi.getter(name="logExcerpt")
@@ -324,6 +478,14 @@ class Verification(dict):
         The cold start's init duration, from the `REPORT` line; absent on a warm start.
         """
         return pulumi.get(self, "init_duration_ms")
+
+    @_builtins.property
+    @pulumi.getter(name="logErrors")
+    def log_errors(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Error lines found in the function's logs during the log window.
+        """
+        return pulumi.get(self, "log_errors")
 
 
 @pulumi.output_type

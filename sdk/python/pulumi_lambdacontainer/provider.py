@@ -20,6 +20,7 @@ __all__ = ['ProviderArgs', 'Provider']
 class ProviderArgs:
     def __init__(__self__, *,
                  buildkit_host: pulumi.Input[Optional[_builtins.str]] = None,
+                 buildkit_tls_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  endpoints: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
                  profile: pulumi.Input[Optional[_builtins.str]] = None,
                  region: pulumi.Input[Optional[_builtins.str]] = None):
@@ -27,12 +28,15 @@ class ProviderArgs:
         The set of arguments for constructing a Provider resource.
 
         :param pulumi.Input[_builtins.str] buildkit_host: The BuildKit daemon to build with: `unix://`, `tcp://` or `docker-container://`. Defaults to `BUILDKIT_HOST`, then the usual local sockets.
+        :param pulumi.Input[_builtins.str] buildkit_tls_dir: A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] endpoints: Endpoint URLs by service (`ecr`, `lambda`, `logs`, `cloudformation`, `sts`, or `all`), for VPC endpoints or a local AWS such as `lambdacontainer localaws`. Unset services use `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS itself.
         :param pulumi.Input[_builtins.str] profile: The AWS shared-config profile. Defaults to `AWS_PROFILE`.
         :param pulumi.Input[_builtins.str] region: The AWS region. Defaults to `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the profile's region.
         """
         if buildkit_host is not None:
             pulumi.set(__self__, "buildkit_host", buildkit_host)
+        if buildkit_tls_dir is not None:
+            pulumi.set(__self__, "buildkit_tls_dir", buildkit_tls_dir)
         if endpoints is not None:
             pulumi.set(__self__, "endpoints", endpoints)
         if profile is not None:
@@ -51,6 +55,18 @@ class ProviderArgs:
     @buildkit_host.setter
     def buildkit_host(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "buildkit_host", value)
+
+    @_builtins.property
+    @pulumi.getter(name="buildkitTlsDir")
+    def buildkit_tls_dir(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
+        """
+        return pulumi.get(self, "buildkit_tls_dir")
+
+    @buildkit_tls_dir.setter
+    def buildkit_tls_dir(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "buildkit_tls_dir", value)
 
     @_builtins.property
     @pulumi.getter
@@ -96,6 +112,7 @@ class Provider(pulumi.ProviderResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  buildkit_host: pulumi.Input[Optional[_builtins.str]] = None,
+                 buildkit_tls_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  endpoints: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
                  profile: pulumi.Input[Optional[_builtins.str]] = None,
                  region: pulumi.Input[Optional[_builtins.str]] = None,
@@ -106,6 +123,7 @@ class Provider(pulumi.ProviderResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] buildkit_host: The BuildKit daemon to build with: `unix://`, `tcp://` or `docker-container://`. Defaults to `BUILDKIT_HOST`, then the usual local sockets.
+        :param pulumi.Input[_builtins.str] buildkit_tls_dir: A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] endpoints: Endpoint URLs by service (`ecr`, `lambda`, `logs`, `cloudformation`, `sts`, or `all`), for VPC endpoints or a local AWS such as `lambdacontainer localaws`. Unset services use `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS itself.
         :param pulumi.Input[_builtins.str] profile: The AWS shared-config profile. Defaults to `AWS_PROFILE`.
         :param pulumi.Input[_builtins.str] region: The AWS region. Defaults to `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the profile's region.
@@ -135,6 +153,7 @@ class Provider(pulumi.ProviderResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  buildkit_host: pulumi.Input[Optional[_builtins.str]] = None,
+                 buildkit_tls_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  endpoints: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
                  profile: pulumi.Input[Optional[_builtins.str]] = None,
                  region: pulumi.Input[Optional[_builtins.str]] = None,
@@ -148,6 +167,7 @@ class Provider(pulumi.ProviderResource):
             __props__ = ProviderArgs.__new__(ProviderArgs)
 
             __props__.__dict__["buildkit_host"] = buildkit_host
+            __props__.__dict__["buildkit_tls_dir"] = buildkit_tls_dir
             __props__.__dict__["endpoints"] = pulumi.Output.from_input(endpoints).apply(pulumi.runtime.to_json) if endpoints is not None else None
             __props__.__dict__["profile"] = profile
             __props__.__dict__["region"] = region
@@ -164,6 +184,14 @@ class Provider(pulumi.ProviderResource):
         The BuildKit daemon to build with: `unix://`, `tcp://` or `docker-container://`. Defaults to `BUILDKIT_HOST`, then the usual local sockets.
         """
         return pulumi.get(self, "buildkit_host")
+
+    @_builtins.property
+    @pulumi.getter(name="buildkitTlsDir")
+    def buildkit_tls_dir(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
+        """
+        return pulumi.get(self, "buildkit_tls_dir")
 
     @_builtins.property
     @pulumi.getter

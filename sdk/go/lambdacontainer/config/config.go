@@ -16,6 +16,11 @@ func GetBuildkitHost(ctx *pulumi.Context) string {
 	return config.Get(ctx, "lambdacontainer:buildkitHost")
 }
 
+// A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
+func GetBuildkitTlsDir(ctx *pulumi.Context) string {
+	return config.Get(ctx, "lambdacontainer:buildkitTlsDir")
+}
+
 // Endpoint URLs by service (`ecr`, `lambda`, `logs`, `cloudformation`, `sts`, or `all`), for VPC endpoints or a local AWS such as `lambdacontainer localaws`. Unset services use `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS itself.
 func GetEndpoints(ctx *pulumi.Context) string {
 	return config.Get(ctx, "lambdacontainer:endpoints")

@@ -19,6 +19,11 @@ buildkitHost: Optional[str]
 The BuildKit daemon to build with: `unix://`, `tcp://` or `docker-container://`. Defaults to `BUILDKIT_HOST`, then the usual local sockets.
 """
 
+buildkitTlsDir: Optional[str]
+"""
+A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
+"""
+
 endpoints: Optional[str]
 """
 Endpoint URLs by service (`ecr`, `lambda`, `logs`, `cloudformation`, `sts`, or `all`), for VPC endpoints or a local AWS such as `lambdacontainer localaws`. Unset services use `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS itself.

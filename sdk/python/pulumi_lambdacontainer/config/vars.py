@@ -28,6 +28,13 @@ class _ExportableConfig(types.ModuleType):
         return __config__.get('buildkitHost')
 
     @_builtins.property
+    def buildkit_tls_dir(self) -> Optional[str]:
+        """
+        A directory with the CA and client certificate for a `tcp://` buildkitHost with mTLS: `ca.pem`, `cert.pem`, `key.pem` (or `ca.crt`, `tls.crt`, `tls.key`), as buildctl's `--tlsdir`. Defaults to `BUILDKIT_TLS_DIR`.
+        """
+        return __config__.get('buildkitTlsDir')
+
+    @_builtins.property
     def endpoints(self) -> Optional[str]:
         """
         Endpoint URLs by service (`ecr`, `lambda`, `logs`, `cloudformation`, `sts`, or `all`), for VPC endpoints or a local AWS such as `lambdacontainer localaws`. Unset services use `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS itself.

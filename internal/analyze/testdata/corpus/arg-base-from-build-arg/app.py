@@ -1,0 +1,5 @@
+import boto3
+
+
+def handler(event, context):
+    return {}

@@ -1,0 +1,5 @@
+import pandas
+
+
+def run():
+    return pandas.__version__

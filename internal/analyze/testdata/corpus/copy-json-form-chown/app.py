@@ -1,0 +1,5 @@
+import util
+
+
+def handler(event, context):
+    return util.VALUE

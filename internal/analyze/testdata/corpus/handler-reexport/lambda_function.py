@@ -1,0 +1,1 @@
+from core.entry import run as handler

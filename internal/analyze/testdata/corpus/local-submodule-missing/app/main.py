@@ -1,0 +1,6 @@
+import app.services.billing
+from app.services import mail
+
+
+def handler(event, context):
+    return {}

@@ -1,0 +1,7 @@
+import httpx
+import anyio
+import tenacity
+
+
+def handler(event, context):
+    return {}

@@ -1,0 +1,6 @@
+from shop.orders import place
+import shop.payments
+
+
+def handler(event, context):
+    return place(event)

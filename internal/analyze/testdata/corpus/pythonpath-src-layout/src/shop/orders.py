@@ -1,0 +1,5 @@
+import requests
+
+
+def place(event):
+    return event

@@ -1,0 +1,6 @@
+import distutils.version
+import tomllib
+
+
+def handler(event, context):
+    return {}

@@ -1,0 +1,6 @@
+import requests
+import structlog
+
+
+def handler(event, context):
+    return {}

@@ -1,0 +1,6 @@
+import pytest
+import app
+
+
+def test_handler():
+    assert app.handler({}, None) == {}

@@ -1,0 +1,5 @@
+from src.client import fetch
+
+
+def handler(event, context):
+    return fetch()

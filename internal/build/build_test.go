@@ -1,0 +1,380 @@
+package build
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/ecr"
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/testenv"
+	"github.com/lambdacontainer/pulumi-lambdacontainer/localaws"
+)
+
+var ctx = context.Background()
+
+func TestConnectGuidesWhenNothingAnswers(t *testing.T) {
+	t.Setenv("BUILDKIT_HOST", "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := ln.Addr().String()
+	ln.Close()
+	for _, h := range []Host{
+		{Address: "unix://" + filepath.Join(t.TempDir(), "buildkitd.sock")},
+		{Address: "tcp://" + closed},
+		{}, // nothing configured, no local socket (unless this machine runs a rootful buildkitd)
+	} {
+		if h.Address == "" {
+			if _, err := os.Stat("/run/buildkit/buildkitd.sock"); err == nil {
+				continue
+			}
+		}
+		_, err := Connect(ctx, h)
+		if err == nil || !strings.Contains(err.Error(), "buildkitd --addr unix:///run/buildkit/buildkitd.sock") ||
+			!strings.Contains(err.Error(), "BUILDKIT_HOST") || !strings.Contains(err.Error(), "lambdacontainer:buildkitHost") {
+			t.Errorf("Connect(%+v) = %v; want the guidance", h, err)
+		}
+	}
+	if _, err := Connect(ctx, Host{Address: "ssh://builder"}); err == nil || !strings.Contains(err.Error(), "scheme ssh is not supported") {
+		t.Errorf("an unsupported scheme: %v", err)
+	}
+	if _, err := Connect(ctx, Host{Address: "tcp://" + closed, TLSDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "holds no CA certificate") {
+		t.Errorf("an empty TLS dir: %v", err)
+	}
+}
+
+// certificates writes a CA, a server certificate for 127.0.0.1 and a client
+// certificate into a new directory, named as BuildkitdTLS and Host.TLSDir want.
+func certificates(t *testing.T) string {
+	dir := t.TempDir()
+	key := func() *ecdsa.PrivateKey { k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader); return k }
+	write := func(file, kind string, der []byte) {
+		os.WriteFile(filepath.Join(dir, file), pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600)
+	}
+	caKey := key()
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	caDER, _ := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	write("ca.pem", "CERTIFICATE", caDER)
+	for i, leaf := range []struct {
+		cert, key string
+		usage     x509.ExtKeyUsage
+	}{{"server.pem", "server-key.pem", x509.ExtKeyUsageServerAuth}, {"cert.pem", "key.pem", x509.ExtKeyUsageClientAuth}} {
+		k := key()
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(i + 2)), Subject: pkix.Name{CommonName: leaf.cert},
+			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{leaf.usage},
+			KeyUsage: x509.KeyUsageDigitalSignature, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(leaf.cert, "CERTIFICATE", der)
+		kd, _ := x509.MarshalECPrivateKey(k)
+		write(leaf.key, "EC PRIVATE KEY", kd)
+	}
+	return dir
+}
+
+func TestConnectOverTCPWithMutualTLS(t *testing.T) {
+	certs := certificates(t)
+	addr := testenv.BuildkitdTLS(t, certs)
+	b, err := Connect(ctx, Host{Address: addr, TLSDir: certs})
+	if err != nil {
+		t.Fatalf("Connect with mTLS: %v", err)
+	}
+	b.Close()
+	if _, err := Connect(ctx, Host{Address: addr}); err == nil || !strings.Contains(err.Error(), "does not answer") {
+		t.Fatalf("Connect without the client certificate: %v", err)
+	}
+}
+
+// TestConnectToADockerContainer reaches buildkitd through docker-container://,
+// which runs `docker exec -i NAME buildctl dial-stdio`; a docker on PATH that
+// checks those arguments runs buildctl itself.
+func TestConnectToADockerContainer(t *testing.T) {
+	addr := testenv.Buildkitd(t)
+	bin := t.TempDir()
+	script := "#!/bin/sh\n" +
+		`[ "$1 $2 $3 $4 $5" = "exec -i builder buildctl dial-stdio" ] || { echo "unexpected docker $*" >&2; exit 2; }` + "\n" +
+		`exec "` + testenv.Tool(t, "buildctl") + `" --addr "` + addr + `" dial-stdio` + "\n"
+	os.WriteFile(filepath.Join(bin, "docker"), []byte(script), 0o755)
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	b, err := Connect(ctx, Host{Address: "docker-container://builder"})
+	if err != nil {
+		t.Fatalf("Connect through docker-container://: %v", err)
+	}
+	b.Close()
+}
+
+// bench is a buildkitd and a localaws ECR repository to push to.
+type bench struct {
+	b     *Builder
+	s     *localaws.Server
+	ecr   *ecr.Client
+	repo  ecr.Repository
+	lines []string
+	mu    sync.Mutex
+}
+
+func newBench(t *testing.T) *bench {
+	s, err := localaws.Start(localaws.Options{Log: log.New(io.Discard, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c := ecr.New(awsecr.NewFromConfig(aws.Config{Region: s.Region(), BaseEndpoint: aws.String(s.Endpoint()),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}))
+	repo, err := c.Ensure(ctx, "api", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &bench{b: builder(t), s: s, ecr: c, repo: repo}
+}
+
+func builder(t *testing.T) *Builder {
+	b, err := Connect(ctx, Host{Address: testenv.Buildkitd(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// pushBase puts the stand-in Python base image into the repository, as
+// BASE_IMAGE for the Dockerfiles below.
+func (e *bench) pushBase(t *testing.T) string {
+	creds, _ := e.ecr.Login(ctx, e.repo.Host)
+	ref := e.repo.URI + ":python3.11"
+	r, _ := name.ParseReference(ref)
+	if err := remote.Write(r, testenv.PythonBase(t), remote.WithAuth(authn.FromConfig(authn.AuthConfig{Username: creds.Username, Password: creds.Password}))); err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+func (e *bench) options(dir, tag string) Options {
+	return Options{
+		Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile"), Platform: "linux/amd64",
+		Push: []string{e.repo.URI + ":" + tag},
+		Login: func(ctx context.Context, host string) (string, string, error) {
+			c, err := e.ecr.Login(ctx, host)
+			return c.Username, c.Password, err
+		},
+		Progress: func(l string) { e.mu.Lock(); e.lines = append(e.lines, l); e.mu.Unlock() },
+	}
+}
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	dir := t.TempDir()
+	for p, content := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestDockerfileSyntaxErrorNamesTheFileAndLine(t *testing.T) {
+	e := newBench(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY app.py /\nFROBNICATE now\n", "app.py": "x = 1\n"})
+	_, err := e.b.Build(ctx, e.options(dir, "v1"))
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "Dockerfile")+":3") || !strings.Contains(err.Error(), "unknown instruction") ||
+		!strings.Contains(err.Error(), "FROBNICATE now") {
+		t.Fatalf("a syntax error: %v", err)
+	}
+}
+
+func TestFailingStepShowsItsLogAndLine(t *testing.T) {
+	e := newBench(t)
+	base := e.pushBase(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo installing-deps && echo no-such-dist >&2 && exit 3\n"})
+	o := e.options(dir, "v1")
+	o.BuildArgs = map[string]string{"BASE_IMAGE": base}
+	_, err := e.b.Build(ctx, o)
+	for _, want := range []string{"installing-deps", "no-such-dist", "exit code: 3", filepath.Join(dir, "Dockerfile") + ":3", `step "[2/2] RUN echo installing-deps`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the failure lacks %q: %v", want, err)
+		}
+	}
+}
+
+func TestCancelStopsTheSolve(t *testing.T) {
+	e := newBench(t)
+	base := e.pushBase(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN sleep 300\n"})
+	o := e.options(dir, "v1")
+	o.BuildArgs = map[string]string{"BASE_IMAGE": base}
+	cctx, cancel := context.WithCancel(ctx)
+	cancelled := make(chan time.Time, 1)
+	var once sync.Once
+	o.Progress = func(l string) {
+		if strings.Contains(l, "RUN sleep 300") {
+			once.Do(func() { time.AfterFunc(500*time.Millisecond, func() { cancelled <- time.Now(); cancel() }) })
+		}
+	}
+	_, err := e.b.Build(cctx, o)
+	if err == nil || !errors.Is(err, context.Canceled) || len(cancelled) == 0 {
+		t.Fatalf("a cancelled build: %v", err)
+	}
+	// "within seconds": far below the 300 s the step would take.
+	if d := time.Since(<-cancelled); d > 30*time.Second {
+		t.Fatalf("the build stopped %v after the cancel", d)
+	}
+}
+
+func TestSameSourceGivesTheSameDigest(t *testing.T) {
+	e := newBench(t)
+	base := e.pushBase(t)
+	dir := writeFiles(t, map[string]string{
+		"Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY app.py ${LAMBDA_TASK_ROOT}/\nRUN mkdir -p /var/task/data && echo ready > /var/task/data/state\nCMD [\"app.handler\"]\n",
+		"app.py":     "def handler(event, context):\n    return {'ok': True}\n",
+	})
+	var digests []string
+	for i, b := range []*Builder{e.b, builder(t)} { // two daemons, two empty caches
+		o := e.options(dir, []string{"a", "b"}[i])
+		o.BuildArgs = map[string]string{"BASE_IMAGE": base}
+		res, err := b.Build(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Cached != 0 {
+			t.Fatalf("build %d took %d steps from a cache that should be empty", i, res.Cached)
+		}
+		os.Chtimes(filepath.Join(dir, "app.py"), time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+		time.Sleep(1100 * time.Millisecond) // later mtimes for what RUN writes
+		digests = append(digests, res.Digest)
+	}
+	if digests[0] != digests[1] {
+		t.Fatalf("the same source built %s, then %s", digests[0], digests[1])
+	}
+}
+
+// TestRegistryCacheServesAFreshBuilder builds on one buildkitd and exports
+// the cache to the registry; a fresh buildkitd (a new CI runner) imports it
+// and rebuilds only the step after the changed file.
+func TestRegistryCacheServesAFreshBuilder(t *testing.T) {
+	e := newBench(t)
+	base := e.pushBase(t)
+	dir := writeFiles(t, map[string]string{
+		"Dockerfile":       "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY requirements.txt /var/task/\nRUN sleep 1 && echo deps > /var/task/deps.txt\nCOPY app.py /var/task/\nCMD [\"app.handler\"]\n",
+		"requirements.txt": "mangum\n",
+		"app.py":           "def handler(e, c):\n    return 1\n",
+	})
+	o := e.options(dir, "v1")
+	o.BuildArgs = map[string]string{"BASE_IMAGE": base}
+	o.Cache, o.CacheExport = e.repo.URI+":"+ecr.CacheTag, true
+	first, err := e.b.Build(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "app.py"), []byte("def handler(e, c):\n    return 2\n"), 0o644)
+	o.Push = []string{e.repo.URI + ":v2"}
+	second, err := builder(t).Build(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Steps != 3 || second.Steps != 3 || second.Cached != 2 || first.Digest == second.Digest {
+		t.Fatalf("first %+v, second %+v: want 3 steps (FROM is no step), 2 of them from the registry cache the second time", first, second)
+	}
+}
+
+// TestImagesAreOnesLambdaAccepts builds a Python image on the stand-in base
+// and a FROM scratch Go image (aws-lambda-go's runtime client), pushes them
+// with the ECR token handed over the session, and proves each: one image
+// manifest, gzip layers, the requested architecture, a command.
+func TestImagesAreOnesLambdaAccepts(t *testing.T) {
+	e := newBench(t)
+	base := e.pushBase(t)
+	py := writeFiles(t, map[string]string{
+		"Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY app.py ${LAMBDA_TASK_ROOT}/\nCMD [\"app.handler\"]\n",
+		"app.py":     "def handler(event, context):\n    return {'statusCode': 200}\n",
+	})
+	goDir := writeFiles(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY bootstrap /bootstrap\nENTRYPOINT [\"/bootstrap\"]\n"})
+	gobuild := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(goDir, "bootstrap"), "../../localaws/testfunction")
+	gobuild.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if out, err := gobuild.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	creds, _ := e.ecr.Login(ctx, e.repo.Host)
+	for tag, dir := range map[string]string{"python": py, "go": goDir} {
+		o := e.options(dir, tag)
+		o.BuildArgs = map[string]string{"BASE_IMAGE": base}
+		res, err := e.b.Build(ctx, o)
+		if err != nil {
+			t.Fatalf("%s: %v", tag, err)
+		}
+		im, err := ecr.Prove(ctx, e.repo.URI+"@"+res.Digest, creds, ecr.ProveOptions{Architecture: "amd64"})
+		if err != nil || im.MediaType != "application/vnd.docker.distribution.manifest.v2+json" {
+			t.Fatalf("%s: %+v %v", tag, im, err)
+		}
+		if d, err := e.ecr.FindTag(ctx, e.repo, tag); err != nil || d != res.Digest {
+			t.Fatalf("%s: the tag points at %q, not the built %s (%v)", tag, d, res.Digest, err)
+		}
+	}
+}
+
+// TestBuildSecretsStayOutOfLayersHistoryAndLogs reads a secret in a RUN
+// step and checks that it is in no layer, no history entry, no config and
+// no progress line, while the step really saw it.
+func TestBuildSecretsStayOutOfLayersHistoryAndLogs(t *testing.T) {
+	e := newBench(t)
+	base := e.pushBase(t)
+	const secret = "s3cr3t-token-6f1d2a"
+	dir := writeFiles(t, map[string]string{"Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n" +
+		"RUN --mount=type=secret,id=token test \"$(cat /run/secrets/token)\" = \"" + secret[:6] + "$(echo -n " + secret[6:] + ")\" && " +
+		"echo \"secret has $(wc -c < /run/secrets/token) bytes\" && sha256sum /run/secrets/token > /var/task/seen\nCMD [\"app.handler\"]\n"})
+	o := e.options(dir, "v1")
+	o.BuildArgs = map[string]string{"BASE_IMAGE": base}
+	o.Secrets = map[string][]byte{"token": []byte(secret)}
+	res, err := e.b.Build(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, _ := e.ecr.Login(ctx, e.repo.Host)
+	ref, _ := name.NewDigest(e.repo.URI + "@" + res.Digest)
+	img, err := remote.Image(ref, remote.WithAuth(authn.FromConfig(authn.AuthConfig{Username: creds.Username, Password: creds.Password})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := img.RawConfigFile()
+	if strings.Contains(string(cfg), secret) {
+		t.Fatal("the secret is in the image config or history")
+	}
+	layers, _ := img.Layers()
+	for _, l := range layers[len(layers)-1:] { // the RUN step's layer
+		rc, _ := l.Uncompressed()
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		if strings.Contains(string(data), secret) || !strings.Contains(string(data), "/run/secrets/token") {
+			t.Fatalf("the RUN layer holds the secret, or the step did not see it")
+		}
+	}
+	for _, l := range e.lines {
+		if strings.Contains(l, secret) {
+			t.Fatalf("a progress line holds the secret: %q", l)
+		}
+	}
+}

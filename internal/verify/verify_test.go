@@ -1,0 +1,87 @@
+package verify
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHTTPEventIsAnAPIGatewayV2Event(t *testing.T) {
+	raw := HTTPEvent(Request{Method: "POST", Path: "/orders?limit=2&x=a", Headers: map[string]string{"X-Trace": "1", "Cookie": "a=1; b=2"}, Body: `{"item": "tea"}`},
+		"api", time.Unix(1700000000, 0))
+	var e struct {
+		Version, RouteKey, RawPath, RawQueryString, Body string
+		Headers                                          map[string]string
+		QueryStringParameters                            map[string]string
+		Cookies                                          []string
+		IsBase64Encoded                                  bool
+		RequestContext                                   struct {
+			HTTP struct{ Method, Path, Protocol string }
+			TimeEpoch int64
+		}
+	}
+	if err := json.Unmarshal(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Version != "2.0" || e.RouteKey != "$default" || e.RawPath != "/orders" || e.RawQueryString != "limit=2&x=a" || e.Body != `{"item": "tea"}` ||
+		e.RequestContext.HTTP.Method != "POST" || e.RequestContext.HTTP.Path != "/orders" || e.Headers["x-trace"] != "1" ||
+		e.Headers["content-type"] != "application/json" || e.QueryStringParameters["limit"] != "2" || len(e.Cookies) != 2 ||
+		e.RequestContext.TimeEpoch != 1700000000000 || e.IsBase64Encoded {
+		t.Fatalf("event: %s", raw)
+	}
+}
+
+func TestParseReport(t *testing.T) {
+	log := "START RequestId: a Version: 3\nhello\nEND RequestId: a\n" +
+		"REPORT RequestId: a\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 256 MB\tMax Memory Used: 71 MB\tInit Duration: 845.20 ms\n" +
+		"REPORT RequestId: b\tDuration: 2.00 ms\tBilled Duration: 2 ms\tMemory Size: 256 MB\tMax Memory Used: 72 MB"
+	r := ParseReport(log, "a")
+	if !r.Found || r.DurationMs != 12.34 || r.BilledMs != 13 || r.MemorySizeMB != 256 || r.MaxMemoryUsedMB != 71 || !r.Cold || r.InitDurationMs != 845.2 {
+		t.Fatalf("cold report: %+v", r)
+	}
+	if r := ParseReport(log, "b"); !r.Found || r.Cold || r.MaxMemoryUsedMB != 72 {
+		t.Fatalf("warm report: %+v", r)
+	}
+	if r := ParseReport("no report here", ""); r.Found {
+		t.Fatalf("found a report in %+v", r)
+	}
+}
+
+func TestErrorLines(t *testing.T) {
+	for line, want := range map[string]bool{
+		"[ERROR] Runtime.ImportModuleError: Unable to import module 'app'": true,
+		"Traceback (most recent call last):":                               true,
+		"2026-12-04T10:00:03.000Z 1 Task timed out after 3.00 seconds":     true,
+		"ValueError: boom":                                                 true,
+		"INFO: handled GET /health 200":                                    false,
+		"REPORT RequestId: a\tDuration: 1 ms":                              false,
+	} {
+		if IsErrorLine(line) != want {
+			t.Errorf("IsErrorLine(%q) = %v", line, !want)
+		}
+	}
+}
+
+func TestJudge(t *testing.T) {
+	for _, c := range []struct {
+		payload, fnErr string
+		check          Check
+		fail           string
+	}{
+		{`{"statusCode": 200, "body": "{\"status\": \"ok\"}"}`, "", Check{ExpectStatus: 200, ExpectBodyContains: "ok"}, ""},
+		{`{"statusCode": 204, "body": ""}`, "", Check{}, ""},
+		{`{"statusCode": 500, "body": "Internal Server Error"}`, "", Check{}, "status is 500, not 2xx"},
+		{`{"statusCode": 200, "body": "b2s="}`, "", Check{ExpectBodyContains: "nope"}, "does not contain"},
+		{`{"statusCode": 200, "body": "b2s=", "isBase64Encoded": true}`, "", Check{ExpectBodyContains: "ok"}, ""},
+		{`{"ok": true}`, "", Check{}, "not an HTTP response"},
+		{`{"errorType": "Runtime.ImportModuleError", "errorMessage": "Unable to import module 'app': No module named 'yaml'"}`, "Unhandled", Check{},
+			"failed (Runtime.ImportModuleError): Unable to import module"},
+	} {
+		r := Result{FunctionError: c.fnErr, ResponseString: c.payload}
+		r.judge([]byte(c.payload), true, c.check)
+		if (c.fail == "") != r.Passed() || !strings.Contains(r.Failure, c.fail) {
+			t.Errorf("%s: failure %q, want %q", c.payload, r.Failure, c.fail)
+		}
+	}
+}

@@ -1,0 +1,412 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/analyze"
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/diagnose"
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/ecr"
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/rollout"
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/source"
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/verify"
+)
+
+// run is one deployment in progress: its clients, what the function looked
+// like before, and the state recorded so far.
+type run struct {
+	ctx      context.Context
+	log      p.Logger
+	cfg      *Config
+	args     Args
+	prev     *State
+	aws      awsClients
+	lambda   *rollout.Client
+	registry *ecr.Client
+
+	fn       rollout.Function // as it is now
+	before   rollout.Function // as it was before this deployment ("" image: created by it)
+	alias    rollout.Alias    // the alias before this deployment
+	img      published
+	result   verify.Result
+	st       State
+	touched  bool // a side effect happened: failures return a partial state
+	findings []analyze.Finding
+}
+
+// start connects to AWS, finds the function (or learns that it must create
+// it), and carries the previous deployment's outputs over.
+func start(ctx context.Context, cfg *Config, args Args, prev *State) (*run, error) {
+	clients, err := cfg.clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{ctx: ctx, log: p.GetLogger(ctx), cfg: cfg, args: args, prev: prev, aws: clients, registry: ecr.New(clients.ecr)}
+	r.lambda = &rollout.Client{API: clients.lambda, Progress: r.log.InfoStatus}
+	if prev != nil {
+		r.st = *prev
+		r.st.LastFailure = nil
+	}
+	r.st.Args = args
+	name, err := targetFunction(ctx, clients, args)
+	if err != nil {
+		return nil, err
+	}
+	r.log.InfoStatus("resolve: reading function " + name)
+	r.fn, err = r.lambda.Find(ctx, name)
+	switch {
+	case errors.Is(err, rollout.NotFound) && args.FunctionSettings != nil:
+		r.fn = rollout.Function{Name: name, Architecture: settingsArch(args.FunctionSettings),
+			Environment: args.FunctionSettings.Environment, MemoryMB: int32(deref(args.FunctionSettings.MemoryMb)),
+			TimeoutSeconds: int32(deref(args.FunctionSettings.TimeoutSeconds))}
+	case errors.Is(err, rollout.NotFound):
+		return nil, fmt.Errorf("function: %w; create it first (PackageType Image), fix the name, or set functionSettings to let this resource create it", err)
+	case err != nil:
+		return nil, err
+	}
+	r.before = r.fn
+	if args.Alias != nil && r.fn.Arn != "" {
+		if r.alias, err = r.lambda.GetAlias(ctx, r.fn, *args.Alias); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// targetFunction is the function input, or the CloudFormation output that names it.
+func targetFunction(ctx context.Context, c awsClients, a Args) (string, error) {
+	if a.FunctionFromStack != nil {
+		return rollout.FromStack(ctx, c.cfn, a.FunctionFromStack.StackName, a.FunctionFromStack.OutputKey)
+	}
+	return deref(a.Function), nil
+}
+
+func settingsArch(s *FunctionSettings) string {
+	if len(s.Architectures) == 1 && s.Architectures[0] == "arm64" {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+// analyze runs the preflight analysis again, now that the function's
+// environment is known, and records the findings.
+func (r *run) analyze() error {
+	r.log.InfoStatus("analyze: checking the Python source and the Dockerfile")
+	tree, err := source.Hash(r.ctx, source.Options{Context: r.args.Context, Dockerfile: deref(r.args.Dockerfile), Triggers: r.args.Triggers})
+	if err != nil {
+		return err
+	}
+	env := r.fn.Environment
+	if env == nil {
+		env = map[string]string{}
+	}
+	if r.findings, err = preflight(r.ctx, r.args, tree, env); err != nil {
+		return err
+	}
+	r.st.Findings = []Finding{}
+	var errs []string
+	for _, f := range r.findings {
+		r.st.Findings = append(r.st.Findings, Finding{Severity: f.Severity, Code: f.Code, Message: f.Message,
+			File: optional(f.File), Line: optional(f.Line), Fix: optional(f.Fix)})
+		if f.Severity == "error" && analysisMode(r.args) == "error" {
+			errs = append(errs, describeFinding(f))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("the preflight analysis found %d error(s) (set analysis: warn to deploy anyway):\n  %s", len(errs), strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+func optional[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
+}
+
+// publish builds and pushes the image (unless its content tag is in ECR),
+// proves that Lambda accepts it, and tags it as used by the function.
+func (r *run) publish() (published, error) {
+	img, err := publish(r.ctx, r.cfg, r.registry, r.args, r.fn.Architecture, r.before.ResolvedImageURI)
+	if err != nil {
+		return published{}, err
+	}
+	r.img = img
+	r.touched = r.touched || img.Built || img.Repository.Created
+	r.st.ImageURI, r.st.ImageDigest = img.Image.Ref, img.Image.Digest
+	r.st.ImageTags = []string{img.Tag}
+	r.st.ImageSizeBytes = int(img.Image.Size)
+	r.st.ImagePlatform = img.Platform
+	if r.fn.Arn != "" {
+		if err := r.registry.Reference(r.ctx, img.Repository, r.fn.Arn, img.Image.Digest); err != nil {
+			return published{}, err
+		}
+	}
+	return img, nil
+}
+
+// roll points the function at the image by digest (creating the function
+// when this resource owns it), waits until the update settles, and publishes
+// a version.
+func (r *run) roll(img published) (string, error) {
+	var err error
+	r.touched = true
+	if r.fn.Arn == "" {
+		s := r.args.FunctionSettings
+		r.log.InfoStatus("roll: creating function " + r.fn.Name)
+		r.fn, err = r.lambda.Create(r.ctx, r.fn.Name, img.Image.Ref, rollout.Settings{Role: s.Role, MemoryMB: int32(deref(s.MemoryMb)),
+			TimeoutSeconds: int32(deref(s.TimeoutSeconds)), Environment: s.Environment, Architecture: settingsArch(s)})
+		if err != nil {
+			return "", r.explain(err)
+		}
+		r.st.ManagedFunction = true
+		if err := r.registry.Reference(r.ctx, img.Repository, r.fn.Arn, img.Image.Digest); err != nil {
+			return "", err
+		}
+	} else if r.fn.Digest() != img.Image.Digest {
+		r.log.InfoStatus("roll: pointing " + r.fn.Name + " at " + img.Image.Ref)
+		if r.fn, err = r.lambda.Point(r.ctx, r.fn, img.Image.Ref); err != nil {
+			return "", r.explain(err)
+		}
+	}
+	r.st.FunctionArn = r.fn.Arn
+	r.log.InfoStatus("roll: publishing a version of " + r.fn.Name)
+	version, err := r.lambda.Publish(r.ctx, r.fn, "lambdacontainer "+img.Tag)
+	if err != nil {
+		return "", err
+	}
+	return version, nil
+}
+
+// explain adds the diagnosis to a failed update.
+func (r *run) explain(err error) error {
+	var failed *rollout.UpdateFailed
+	if !errors.As(err, &failed) {
+		return err
+	}
+	if d, ok := diagnose.Explain(failed.Code+": "+failed.Reason, diagnose.Facts{Architecture: r.fn.Architecture}); ok {
+		return fmt.Errorf("%w\n%s", err, d)
+	}
+	return err
+}
+
+// verify invokes the new version and checks it, recording what it saw.
+func (r *run) verify(version string) (bool, error) {
+	c := verify.Check{Timeout: time.Minute, LogWindow: 10 * time.Second, FailOnLogErrors: true}
+	if v := r.args.Verify; v != nil {
+		if v.HTTP != nil {
+			c.HTTP = &verify.Request{Method: deref(v.HTTP.Method), Path: v.HTTP.Path, Headers: v.HTTP.Headers, Body: deref(v.HTTP.Body)}
+		}
+		if v.Event != nil {
+			c.Event = []byte(*v.Event)
+		}
+		c.ExpectStatus, c.ExpectBodyContains, c.URL = deref(v.ExpectStatus), deref(v.ExpectBodyContains), deref(v.URL)
+		if v.TimeoutSeconds != nil {
+			c.Timeout = time.Duration(*v.TimeoutSeconds) * time.Second
+		}
+		if v.LogWindowSeconds != nil {
+			c.LogWindow = time.Duration(*v.LogWindowSeconds) * time.Second
+		}
+		if v.FailOnLogErrors != nil {
+			c.FailOnLogErrors = *v.FailOnLogErrors
+		}
+	}
+	r.log.InfoStatus(fmt.Sprintf("verify: invoking version %s of %s", version, r.fn.Name))
+	res, err := verify.Run(r.ctx, r.aws.lambda, r.aws.logs, r.fn.Name, version, r.fn.LogGroup, c)
+	if err != nil {
+		return false, err
+	}
+	r.result = res
+	v := &Verification{Version: version, Status: res.Status, DurationMs: res.Report.DurationMs, BilledMs: int(res.Report.BilledMs),
+		MaxMemoryUsedMb: res.Report.MaxMemoryUsedMB, LogExcerpt: res.LogExcerpt, LogErrors: res.LogErrors}
+	if res.Report.Cold {
+		v.InitDurationMs = &res.Report.InitDurationMs
+	}
+	r.st.Verification = v
+	if res.Passed() {
+		init := "warm start"
+		if res.Report.Cold {
+			init = fmt.Sprintf("init %.0f ms", res.Report.InitDurationMs)
+		}
+		r.log.Infof("verified version %s of %s: status %d in %.0f ms (%s, %d MB used)", version, r.fn.Name, res.Status, res.Report.DurationMs, init, res.Report.MaxMemoryUsedMB)
+	}
+	return res.Passed(), nil
+}
+
+// promote moves the alias to the verified version and records the deployment.
+func (r *run) promote(version string) error {
+	r.st.PreviousVersion, r.st.PreviousImageURI = nil, nil
+	if r.prev != nil && r.prev.Version != "" && r.prev.Version != version {
+		r.st.PreviousVersion = &r.prev.Version
+	}
+	if r.alias.Version != "" && r.alias.Version != version {
+		r.st.PreviousVersion = &r.alias.Version
+	}
+	if r.before.ResolvedImageURI != "" && r.before.Digest() != r.img.Image.Digest {
+		r.st.PreviousImageURI = &r.before.ResolvedImageURI
+	}
+	r.st.Version = version
+	r.st.AliasArn = nil
+	if r.args.Alias != nil {
+		r.log.InfoStatus(fmt.Sprintf("promote: moving alias %s of %s to version %s", *r.args.Alias, r.fn.Name, version))
+		a, created, err := r.lambda.MoveAlias(r.ctx, r.fn, *r.args.Alias, version)
+		if err != nil {
+			return err
+		}
+		r.st.AliasArn = &a.Arn
+		r.st.ManagedAlias = created || (r.prev != nil && r.prev.ManagedAlias && r.prev.AliasArn != nil && *r.prev.AliasArn == a.Arn)
+		if created {
+			r.log.Infof("created alias %s of %s at version %s", *r.args.Alias, r.fn.Name, version)
+		}
+	}
+	return nil
+}
+
+// rollBack restores the previous image (with rollback on), leaves the alias
+// where it was, deletes the failed version, and fails with the diagnosis.
+// The state keeps the previous deployment's outputs and records the attempt.
+func (r *run) rollBack(version string) (State, error) {
+	res := r.result
+	facts := diagnose.Facts{Architecture: r.fn.Architecture, TimeoutSeconds: int(r.fn.TimeoutSeconds), MemoryMB: int(r.fn.MemoryMB),
+		InitDurationMs: res.Report.InitDurationMs, MaxMemoryMB: res.Report.MaxMemoryUsedMB, LogErrors: res.LogErrors}
+	msg := fmt.Sprintf("version %s of %s failed verification: %s", version, r.fn.Name, res.Failure)
+	if d, ok := diagnose.Explain(res.Failure+"\n"+res.ErrorMessage+"\n"+res.LogExcerpt, facts); ok {
+		msg += "\n" + d.String()
+	}
+	if res.LogExcerpt != "" {
+		msg += "\nlog excerpt:\n  " + strings.ReplaceAll(clipTail(res.LogExcerpt, 1500), "\n", "\n  ")
+	}
+	rollback := r.args.Rollback == nil || *r.args.Rollback
+	switch {
+	case rollback && r.before.ResolvedImageURI != "" && r.before.Digest() != r.img.Image.Digest:
+		r.log.InfoStatus("roll back: pointing " + r.fn.Name + " back at " + r.before.ResolvedImageURI)
+		fn, err := r.lambda.Point(r.ctx, r.fn, r.before.ResolvedImageURI)
+		if err != nil {
+			msg += fmt.Sprintf("\nthe rollback to %s failed too: %v", r.before.ResolvedImageURI, err)
+		} else {
+			r.fn = fn
+			msg += fmt.Sprintf("\nrolled back: $LATEST runs %s again", r.before.ResolvedImageURI)
+		}
+		if err := r.lambda.DeleteVersions(r.ctx, r.fn, []rollout.Version{{Number: atoi(version)}}); err != nil {
+			r.log.Warningf("could not delete the failed version %s: %v", version, err)
+		}
+	case rollback && r.before.ResolvedImageURI == "":
+		msg += "\nnothing to roll back to: the function had no image before this deployment"
+	case !rollback:
+		msg += fmt.Sprintf("\nrollback is off: $LATEST keeps running %s", r.img.Image.Ref)
+	}
+	if r.alias.Version != "" {
+		msg += fmt.Sprintf("; alias %s still points at version %s", r.alias.Name, r.alias.Version)
+	}
+	return r.failState("verify", msg, version)
+}
+
+func atoi(s string) int {
+	n := 0
+	fmt.Sscan(s, &n)
+	return n
+}
+
+func clipTail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// prune deletes the published versions beyond the rollback window that no
+// alias routes to (only versions of images this deployment tagged), then
+// releases this function's reference tags from images it no longer uses,
+// deleting the images no function references.
+func (r *run) prune() error {
+	keep := 3
+	if r.args.KeepVersions != nil {
+		keep = *r.args.KeepVersions
+	}
+	r.log.InfoStatus("prune: keeping $LATEST, the aliases and the newest " + fmt.Sprint(keep) + " versions")
+	refs, err := r.lambda.Refs(r.ctx, r.fn)
+	if err != nil {
+		return err
+	}
+	images, err := r.registry.Images(r.ctx, r.img.Repository)
+	if err != nil {
+		return err
+	}
+	ours := ecr.Referenced(images, r.fn.Arn)
+	kept, stale := refs.Window(keep)
+	var drop []rollout.Version
+	for _, v := range stale {
+		if ours[v.Digest] {
+			drop = append(drop, v)
+		} else {
+			kept = append(kept, v)
+		}
+	}
+	if err := r.lambda.DeleteVersions(r.ctx, r.fn, drop); err != nil {
+		return err
+	}
+	deleted, err := r.registry.Release(r.ctx, r.img.Repository, images, r.fn.Arn, refs.InUse(kept))
+	if err != nil {
+		return err
+	}
+	if len(drop)+len(deleted) > 0 {
+		r.log.Infof("pruned %d version(s) and %d image(s) outside the rollback window of %d", len(drop), len(deleted), keep)
+	}
+	return nil
+}
+
+// fail ends the deployment after a step failed: before any side effect the
+// error alone (the state stays as it was), after one a partial state.
+func (r *run) fail(step string, err error) (State, error) {
+	if !r.touched {
+		return State{}, fmt.Errorf("%s: %w", step, err)
+	}
+	return r.failState(step, err.Error(), "")
+}
+
+// failState returns the state to record for a failed attempt: the previous
+// deployment's outputs (or what a first deployment reached), the attempt in
+// lastFailure, and an error that makes the engine keep that state and
+// retry on the next `pulumi up`.
+func (r *run) failState(step, msg, version string) (State, error) {
+	st := r.st
+	if r.prev != nil {
+		st = *r.prev
+		st.Args = r.args
+		st.ManagedFunction = r.prev.ManagedFunction || r.st.ManagedFunction
+		st.ManagedAlias = r.prev.ManagedAlias
+	} else {
+		st.Version = ""
+	}
+	if st.FunctionArn == "" {
+		st.FunctionArn = r.fn.Arn
+	}
+	if st.Findings == nil {
+		st.Findings = r.st.Findings
+	}
+	st.LastFailure = &Failure{Step: step, Message: msg, ImageURI: optional(r.img.Image.Ref), Version: optional(version)}
+	return st, &deployError{msg: step + ": " + msg}
+}
+
+// deployError is a failure after side effects: its message is the cause and
+// the fix, and it is an infer.ResourceInitFailedError, so the partial state
+// is kept and the next update retries.
+type deployError struct{ msg string }
+
+func (e *deployError) Error() string { return e.msg }
+
+func (e *deployError) As(target any) bool {
+	if t, ok := target.(*infer.ResourceInitFailedError); ok {
+		*t = infer.ResourceInitFailedError{Reasons: []string{e.msg}}
+		return true
+	}
+	return false
+}

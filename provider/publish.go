@@ -1,0 +1,217 @@
+package provider
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	p "github.com/pulumi/pulumi-go-provider"
+
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/build"
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/ecr"
+)
+
+// published is an image in ECR that Lambda is proven to accept.
+type published struct {
+	Repository ecr.Repository
+	Image      ecr.Image
+	Tag        string // the content tag, src-...
+	Platform   string
+	Built      bool // false when the content tag was already there
+}
+
+// platformFor turns the function's architecture (x86_64 or arm64) into the
+// platform to build, and checks that an explicit platform agrees with it.
+func platformFor(functionArch string, explicit *string) (string, error) {
+	want := "linux/amd64"
+	if functionArch == "arm64" {
+		want = "linux/arm64"
+	}
+	if explicit != nil && *explicit != "" && *explicit != want {
+		return "", fmt.Errorf("platform: %s disagrees with the function's architecture %s, and Lambda would fail every invocation with exec format error; "+
+			"set platform to %s or remove it, or change the function's architectures", *explicit, functionArch, want)
+	}
+	return want, nil
+}
+
+// contentTag names the image of one source and set of build inputs, so an
+// unchanged source is found in the repository and never rebuilt.
+func contentTag(args Args, platform string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", platform, deref(args.Target), deref(args.Dockerfile))
+	for _, k := range slices.Sorted(maps.Keys(args.BuildArgs)) {
+		fmt.Fprintf(h, "%s=%s\x00", k, args.BuildArgs[k])
+	}
+	_, src, _ := strings.Cut(deref(args.SourceHash), ":")
+	if len(src) > 16 {
+		src = src[:16]
+	}
+	return "src-" + src + "-" + hex.EncodeToString(h.Sum(nil))[:8]
+}
+
+func deref[T any](v *T) T {
+	var zero T
+	if v == nil {
+		return zero
+	}
+	return *v
+}
+
+// publish is the build-and-push step: it makes sure the image for this
+// source is in ECR (building and pushing it unless the content tag is there)
+// and proves that Lambda will accept it, before any function is touched.
+// previous is the image of the last deployment ("" if none); what it and the
+// cache already hold is not counted as uploaded.
+func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, functionArch, previous string) (published, error) {
+	log := p.GetLogger(ctx)
+	platform, err := platformFor(functionArch, args.Platform)
+	if err != nil {
+		return published{}, err
+	}
+	goarch := strings.TrimPrefix(platform, "linux/")
+	log.InfoStatus("publish: resolving the ECR repository " + args.Repository)
+	repo, err := registry.Ensure(ctx, args.Repository, args.Tags)
+	if err != nil {
+		return published{}, fmt.Errorf("repository: %w", err)
+	}
+	if repo.Created {
+		log.Infof("created ECR repository %s (scan on push, immutable tags except %s)", repo.URI, ecr.CacheTag)
+	}
+	out := published{Repository: repo, Tag: contentTag(args, platform), Platform: platform}
+	creds, err := registry.Login(ctx, repo.Host)
+	if err != nil {
+		return published{}, err
+	}
+	prove := ecr.ProveOptions{Architecture: goarch, SizeCache: layerSizeCache()}
+	if digest, err := registry.FindTag(ctx, repo, out.Tag); err != nil {
+		return published{}, err
+	} else if digest != "" {
+		log.Infof("source unchanged: %s:%s is already in ECR (%s); skipping the build", repo.URI, out.Tag, digest)
+		out.Image, err = ecr.Prove(ctx, repo.URI+"@"+digest, creds, prove)
+		return out, err
+	}
+
+	b, err := build.Connect(ctx, build.Host{Address: deref(cfg.BuildkitHost), TLSDir: deref(cfg.BuildkitTLS)})
+	if err != nil {
+		return published{}, err
+	}
+	defer b.Close()
+	cacheRef := repo.URI + ":" + ecr.CacheTag
+	known := map[string]int64{}
+	for _, ref := range []string{cacheRef, previous} {
+		if ref == "" {
+			continue
+		}
+		blobs, err := ecr.Blobs(ctx, ref, creds)
+		if err != nil {
+			return published{}, err
+		}
+		maps.Copy(known, blobs)
+	}
+	useCache := args.Cache == nil || *args.Cache
+	if useCache && !repo.CacheTagMutable {
+		log.Warningf("repository %s makes the %q tag immutable, so the build cache is read but not refreshed; "+
+			"set its tag mutability to IMMUTABLE_WITH_EXCLUSION with a %q exclusion filter to keep the cache fresh", repo.Name, ecr.CacheTag, ecr.CacheTag)
+	}
+	contextDir, err := filepath.Abs(args.Context)
+	if err != nil {
+		return published{}, fmt.Errorf("context: %w", err)
+	}
+	opts := build.Options{
+		Context:     contextDir,
+		Dockerfile:  dockerfilePath(args),
+		Target:      deref(args.Target),
+		BuildArgs:   args.BuildArgs,
+		Secrets:     map[string][]byte{},
+		Platform:    platform,
+		Push:        []string{repo.URI + ":" + out.Tag},
+		CacheExport: useCache && repo.CacheTagMutable,
+		Login: func(ctx context.Context, host string) (string, string, error) {
+			if host != repo.Host {
+				return "", "", nil // a base image's registry: anonymous
+			}
+			c, err := registry.Login(ctx, host)
+			return c.Username, c.Password, err
+		},
+		Progress: func(line string) { log.InfoStatus("build: " + line) },
+	}
+	if useCache {
+		opts.Cache = cacheRef
+	}
+	for k, v := range args.Secrets {
+		opts.Secrets[k] = []byte(v)
+	}
+	res, err := b.Build(ctx, opts)
+	if err != nil && ctx.Err() == nil && refused(err) {
+		// The registry refused a token that had not expired by its clock
+		// (revoked, or a clock skew): mint a new one and build again, which
+		// BuildKit's cache makes cheap.
+		log.Warningf("the registry refused the ECR token mid-build (%v); minting a new one and building again", firstLine(err))
+		registry.Invalidate()
+		res, err = b.Build(ctx, opts)
+	}
+	if err != nil {
+		return published{}, err
+	}
+	if creds, err = registry.Login(ctx, repo.Host); err != nil {
+		return published{}, err
+	}
+	if out.Image, err = ecr.Prove(ctx, repo.URI+"@"+res.Digest, creds, prove); err != nil {
+		return published{}, err
+	}
+	out.Built = true
+	uploaded := int64(0)
+	for _, ref := range []string{out.Image.Ref, cacheRef} {
+		blobs, err := ecr.Blobs(ctx, ref, creds)
+		if err != nil {
+			return published{}, err
+		}
+		for d, n := range blobs {
+			if _, ok := known[d]; !ok {
+				known[d] = n
+				uploaded += n
+			}
+		}
+	}
+	log.Infof("built %s in %.1fs: %d of %d steps cached; pushed %s of %s",
+		out.Image.Ref, res.Duration.Seconds(), res.Cached, res.Steps, humanBytes(uploaded), humanBytes(out.Image.Size))
+	return out, nil
+}
+
+// refused says whether a build failed because the registry refused its credentials.
+func refused(err error) bool {
+	s := strings.ToLower(err.Error())
+	return strings.Contains(s, "401 unauthorized") || strings.Contains(s, "failed to authorize") || strings.Contains(s, "authentication required")
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+// layerSizeCache is where the unpacked size of each proven layer is kept.
+func layerSizeCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "lambdacontainer", "layer-sizes")
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
