@@ -197,7 +197,9 @@ func TestInjectedFailedUpdateSettlesAsFailed(t *testing.T) {
 		Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(uri + ":v1")}}); err != nil {
 		t.Fatal(err)
 	}
-	fast := func(o *lambda.FunctionUpdatedV2WaiterOptions) { o.MinDelay, o.MaxDelay = 20*time.Millisecond, 50*time.Millisecond }
+	fast := func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 50*time.Millisecond
+	}
 	wait := lambda.NewFunctionUpdatedV2Waiter(c, fast)
 	wait.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("api")}, 5*time.Second)
 	before, _ := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("api")})

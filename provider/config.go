@@ -60,7 +60,9 @@ func (c *Config) Configure(context.Context) error {
 
 // Check validates the configuration.
 func (c *Config) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[*Config], error) {
-	cfg, failures, err := infer.DefaultCheck[*Config](ctx, req.NewInputs)
+	// The SDKs send the plugin version with the default provider's inputs;
+	// the engine, not the configuration, owns it.
+	cfg, failures, err := infer.DefaultCheck[*Config](ctx, req.NewInputs.Delete("version"))
 	if err != nil || len(failures) > 0 {
 		return infer.CheckResponse[*Config]{Inputs: cfg, Failures: failures}, err
 	}

@@ -269,6 +269,15 @@ func TestCheckConfigNamesBadEndpoints(t *testing.T) {
 	}
 }
 
+// The SDKs send the plugin's version with the default provider's inputs.
+func TestCheckConfigAcceptsTheSDKsVersion(t *testing.T) {
+	resp, err := server(t).CheckConfig(p.CheckRequest{Urn: "urn:pulumi:dev::proj::pulumi:providers:lambdacontainer::default_0_1_0",
+		Inputs: property.NewMap(map[string]property.Value{"version": property.New("0.1.0"), "region": property.New("eu-west-1")})})
+	if err != nil || len(resp.Failures) > 0 || resp.Inputs.Get("region").AsString() != "eu-west-1" {
+		t.Fatalf("CheckConfig with a version: %v %v", err, resp.Failures)
+	}
+}
+
 // A config change must update the provider, not replace every deployment.
 func TestConfigChangeReplacesNothing(t *testing.T) {
 	cfg := func(region, endpoint string) property.Map {

@@ -1,38 +1,77 @@
 #!/usr/bin/env bash
-# demo.sh is the README's main command. Today it runs the part of the pipeline
-# this version has: it bootstraps the tools, builds the provider, and runs a
-# real `pulumi preview` of examples/hello with a local file backend, showing
-# the deployment to create, then the clear error a bad input gets.
+# demo.sh is the README's main command: a real deployment of the FastAPI
+# example, on this machine. It bootstraps the tools, starts localaws (the
+# repository's local AWS) and a buildkitd on free loopback ports, runs
+# `pulumi up` on examples/python-fastapi, changes one file, shows that
+# `pulumi preview --diff` names it, and deploys again. Everything it started
+# stops when it ends, Ctrl-C included.
 #
-# The full demo (localaws and buildkitd on free loopback ports, `pulumi up` of
-# the FastAPI example, a one-file change shown by `pulumi preview --diff`, and
-# the redeploy) arrives with the end-to-end issue.
+# AWS's Lambda base images cannot be pulled here, so the example builds on
+# the stand-in Python base the bootstrap makes (BASE_IMAGE, set through the
+# program's baseImage config); the example's files are as a user writes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 scripts/bootstrap.sh >/dev/null
 export PATH="$(scripts/bootstrap.sh --path):$PATH"
+base_layout="$(scripts/bootstrap.sh --python-base)/layout"
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-go build -o "$work/bin/" ./cmd/pulumi-resource-lambdacontainer
-cp -r examples/hello "$work/hello"
-printf 'plugins:\n  providers:\n    - name: lambdacontainer\n      path: %s\n' "$work/bin" >>"$work/hello/Pulumi.yaml"
-mkdir -p "$work/state"
-export PULUMI_BACKEND_URL="file://$work/state" PULUMI_HOME="$work/pulumi-home" \
-  PULUMI_CONFIG_PASSPHRASE=demo PULUMI_SKIP_UPDATE_CHECK=true \
-  PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-cd "$work/hello"
+work=$(mktemp -d /tmp/lambdacontainer-demo.XXXXXX)
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: interrupted; stopping what it started"; exit 130' INT TERM
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "building the provider and the lambdacontainer CLI"
+go build -o "$work/bin/" ./cmd/pulumi-resource-lambdacontainer ./cmd/lambdacontainer
+
+say "starting localaws and buildkitd on free loopback ports"
+"$work/bin/lambdacontainer" localaws --addr 127.0.0.1:0 --registry-addr 127.0.0.1:0 --dir "$work/localaws" \
+  --update-delay 500ms --import "$base_layout=lambda/python:3.11" >"$work/localaws.out" 2>"$work/localaws.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^export AWS_ENDPOINT_URL' "$work/localaws.out" 2>/dev/null && break; sleep 0.1; done
+grep -q '^export AWS_ENDPOINT_URL' "$work/localaws.out" || { cat "$work/localaws.log" >&2; echo "demo: localaws did not start" >&2; exit 1; }
+cat "$work/localaws.out"
+eval "$(grep '^export AWS_ENDPOINT_URL' "$work/localaws.out")"
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+base=$(sed -n 's/^imported .* as //p' "$work/localaws.out")
+
+buildkitd --root "$work/buildkit" --addr "unix://$work/buildkitd.sock" >"$work/buildkitd.log" 2>&1 &
+pids+=($!)
+export BUILDKIT_HOST="unix://$work/buildkitd.sock"
+for _ in $(seq 100); do buildctl debug workers >/dev/null 2>&1 && break; sleep 0.1; done
+buildctl debug workers >/dev/null || { cat "$work/buildkitd.log" >&2; echo "demo: buildkitd did not start" >&2; exit 1; }
+echo "buildkitd at $BUILDKIT_HOST"
+
+mkdir -p "$work/orders" "$work/state"
+cp -r examples/python-fastapi/Pulumi.yaml examples/python-fastapi/backend "$work/orders/"
+printf 'plugins:\n  providers:\n    - name: lambdacontainer\n      path: %s\n' "$work/bin" >>"$work/orders/Pulumi.yaml"
+export PULUMI_BACKEND_URL="file://$work/state" PULUMI_HOME="$work/pulumi-home" PULUMI_CONFIG_PASSPHRASE=demo \
+  PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true XDG_CACHE_HOME="$work/cache"
+cd "$work/orders"
 pulumi stack init demo --non-interactive >/dev/null
+pulumi config set functionRole arn:aws:iam::123456789012:role/orders-api
+pulumi config set baseImage "$base"
 
-echo "== pulumi preview of examples/hello"
-pulumi preview --non-interactive --diff
+say "pulumi up: analyze, build, push, create the function, verify version 1, create the alias"
+pulumi up --yes --non-interactive
+say "the verification of version 1"
+pulumi stack output verification --json
 
-echo
-echo "== the same program with keepVersions: 0 (a bad input fails the preview, naming the field and the fix)"
-sed -i 's/      alias: live/      alias: live\n      keepVersions: 0/' Pulumi.yaml
-if pulumi preview --non-interactive; then
-  echo "demo: the bad input was accepted" >&2
-  exit 1
-fi
-echo
-echo "demo: done. Deploying (build, push, roll, verify) arrives with the pipeline issues; see README.md."
+say "changing one file: backend/app/routers/health.py"
+sed -i 's/"status": "ok"/"status": "ok", "demo": "changed"/' backend/app/routers/health.py
+say "pulumi preview --diff names it"
+pulumi preview --diff --non-interactive
+say "pulumi up: only the code layer is rebuilt and pushed; version 2 is verified, then the alias moves"
+pulumi up --yes --non-interactive
+say "the outputs"
+pulumi stack output --json
+
+cd "$repo"
+say "demo: done; stopping localaws and buildkitd"

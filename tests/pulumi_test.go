@@ -162,18 +162,6 @@ func TestPreviewFailsWithTheCheckFailure(t *testing.T) {
 	}
 }
 
-func TestUpRefusesToPretend(t *testing.T) {
-	pr := newYAMLProject(t, deployment)
-	out, err := pr.pulumi("up", "--yes", "--skip-preview")
-	if err == nil {
-		t.Fatalf("pulumi up succeeded although this version cannot deploy:\n%s", out)
-	}
-	t.Log(out)
-	if !strings.Contains(out, "cannot build, push or roll one yet") {
-		t.Fatalf("pulumi up failed without the clear error:\n%s", out)
-	}
-}
-
 // checkedInputs runs a preview and returns the inputs Check produced for the
 // deployment, as the engine records them.
 func (pr *project) checkedInputs() map[string]any {
@@ -221,6 +209,7 @@ func (pr *project) importDeployed(inputs map[string]any) {
 		"imageDigest":    "sha256:0000000000000000000000000000000000000000000000000000000000000000",
 		"imageTags":      []any{"src-000000000000"},
 		"imageSizeBytes": 1234,
+		"imagePlatform":  "linux/amd64",
 		"functionArn":    "arn:aws:lambda:us-east-1:123456789012:function:orders-api",
 		"version":        "1",
 		"findings":       []any{},

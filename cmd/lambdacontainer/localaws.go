@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +27,14 @@ func serveLocalAWS(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Stacks, "stacks", "", `a JSON file of CloudFormation stacks: [{"name": "orders", "outputs": {"ApiFunction": "orders-api"}}]`)
 	fs.DurationVar(&opts.UpdateDelay, "update-delay", 300*time.Millisecond, "how long Lambda functions stay Pending or InProgress")
 	fs.DurationVar(&opts.IdleTimeout, "idle-timeout", 5*time.Minute, "how long a warm function container waits for an invocation before it stops")
+	var imports []string
+	fs.Func("import", "`LAYOUT=REPOSITORY:TAG`: push the OCI layout's image into the registry at start, to build on offline (repeatable)", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return fmt.Errorf("want LAYOUT=REPOSITORY:TAG, not %q", v)
+		}
+		imports = append(imports, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -33,6 +43,16 @@ func serveLocalAWS(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "lambdacontainer localaws:", err)
 		return 1
+	}
+	for _, imp := range imports {
+		dir, repoTag, _ := strings.Cut(imp, "=")
+		ref, err := s.Import(context.Background(), dir, repoTag)
+		if err != nil {
+			fmt.Fprintln(stderr, "lambdacontainer localaws:", err)
+			s.Close()
+			return 1
+		}
+		fmt.Fprintf(stdout, "imported %s as %s\n", dir, ref)
 	}
 	fmt.Fprintf(stdout, "localaws serving account %s in %s, state in %s\n", s.Account(), s.Region(), opts.Dir)
 	fmt.Fprintf(stdout, "  AWS APIs:  %s\n  registry:  %s (repositoryUri = %s/<name>)\n  admin:     %s/_localaws/\n\n",

@@ -15,6 +15,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 )
 
 // buildCLI builds this command once per test.
@@ -37,9 +41,9 @@ func freeAddr(t *testing.T) string {
 }
 
 // serve starts `lambdacontainer localaws` and returns it with its endpoint.
-func serve(t *testing.T, bin, dir string) (*exec.Cmd, string) {
+func serve(t *testing.T, bin, dir string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "localaws", "--addr", freeAddr(t), "--registry-addr", freeAddr(t), "--dir", dir)
+	cmd := exec.Command(bin, append([]string{"localaws", "--addr", freeAddr(t), "--registry-addr", freeAddr(t), "--dir", dir}, extra...)...)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -136,4 +140,39 @@ func TestStateSurvivesKill9MidWrite(t *testing.T) {
 		t.Fatalf("temporary files from killed writes were not cleaned up: %v", leftovers)
 	}
 	t.Logf("%d repositories acknowledged and %d kept across 5 kill -9s", created, len(out.Repositories))
+}
+
+// TestImportPreloadsAnOCILayout starts localaws with --import and finds the
+// image in ECR under the name given.
+func TestImportPreloadsAnOCILayout(t *testing.T) {
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "layout")
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	_, endpoint := serve(t, buildCLI(t), t.TempDir(), "--import", dir+"=lambda/python:3.11")
+	req, _ := http.NewRequest(http.MethodPost, endpoint+"/", strings.NewReader(`{"repositoryName": "lambda/python"}`))
+	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.DescribeImages")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("DescribeImages: %v %v", err, resp)
+	}
+	var out struct {
+		ImageDetails []struct {
+			ImageDigest string
+			ImageTags   []string
+		}
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	d, _ := img.Digest()
+	if len(out.ImageDetails) != 1 || out.ImageDetails[0].ImageDigest != d.String() || out.ImageDetails[0].ImageTags[0] != "3.11" {
+		t.Fatalf("after --import: %+v", out)
+	}
 }

@@ -54,6 +54,9 @@ func Analyze(ctx context.Context, in Input) ([]Finding, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if !filepath.IsAbs(in.Dockerfile) {
+		in.Dockerfile = filepath.Join(in.Context, in.Dockerfile)
+	}
 	rel, err := filepath.Rel(in.Context, in.Dockerfile)
 	if err != nil {
 		return nil, err
@@ -89,7 +92,6 @@ type analysis struct {
 	units    []unit            // the Python files to read
 	provided map[string]bool   // import names the installed distributions provide, with their namespace parents
 	exact    map[string]bool   // the same without the parents
-	declared bool              // the Dockerfile installs anything
 	fixFile  string            // where a missing requirement goes
 	poetry   bool              // fixFile is a Poetry pyproject.toml
 	pipLine  int               // the pip install to extend, when it names packages only
@@ -124,11 +126,11 @@ func (a *analysis) run(ctx context.Context) error {
 	}
 	a.df = readDockerfile(a.in, a.rel, data, a.files)
 	for i, f := range a.df.findings {
-		if s := a.df.stageOf[i]; s < 0 || a.df.syntax || a.df.needed[s] {
+		if s := a.df.stageOf[i]; s < 0 || a.df.fatal || a.df.needed[s] {
 			a.add(f)
 		}
 	}
-	if a.df.syntax {
+	if a.df.fatal {
 		return nil
 	}
 	a.final = a.df.images[a.df.target]
@@ -181,7 +183,6 @@ func (a *analysis) requirements() error {
 	}
 	slices.SortStableFunc(installs, func(x, y *install) int { return cmp.Compare(x.line, y.line) })
 	for _, ins := range installs {
-		a.declared = true
 		for _, r := range ins.reqs {
 			if a.fixFile == "" {
 				a.fixFile = r
@@ -192,7 +193,7 @@ func (a *analysis) requirements() error {
 		}
 		for _, s := range ins.specs {
 			if name, extras, ok := parseSpec(s); ok {
-				rr.add(name, extras, a.rel, ins.line)
+				rr.add(name, extras)
 			}
 			if a.fixFile == "" && a.pipLine == 0 && ins.tool == "pip" && !isPipItself(s) {
 				a.pipLine = ins.line
@@ -202,7 +203,7 @@ func (a *analysis) requirements() error {
 			if a.fixFile == "" && a.files.files[path.Join(p.dir, "pyproject.toml")] {
 				a.fixFile = path.Join(p.dir, "pyproject.toml")
 			}
-			rr.localProject(p.dir, p.extras, a.rel, ins.line, 0)
+			rr.localProject(p.dir, p.extras, 0)
 		}
 	}
 	a.findings = append(a.findings, rr.findings...)
@@ -213,7 +214,7 @@ func (a *analysis) requirements() error {
 	}
 	if a.version == "" { // a project the Dockerfile does not install may still say
 		root := &reqReader{files: a.files, seen: map[string]bool{}, poetry: map[string]bool{}}
-		root.localProject("", nil, "", 0, 0)
+		root.localProject("", nil, 0)
 		a.version = root.python
 	}
 	if a.version == "" {

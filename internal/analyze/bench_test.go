@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// backend2000 is a generated 2,000-file FastAPI backend: 40 packages of 49
-// modules each (about 120 lines apiece: imports of the standard library,
-// third-party requirements, sibling and relative modules; classes,
-// functions, docstrings and f-strings), plus the app and its requirements.
+// backend2000 is a generated 2,004-file FastAPI backend (6.7 MB, 260,000
+// lines): 40 packages of 48 modules of about 130 lines (imports of the
+// standard library, of requirements, of sibling and relative modules;
+// classes, routes, docstrings, f-strings), an __init__.py and a service.py
+// each, plus the app, its Dockerfile and requirements.
 func backend2000() map[string]string {
 	files := map[string]string{
 		"Dockerfile":       "FROM public.ecr.aws/lambda/python:3.12\nCOPY requirements.txt ${LAMBDA_TASK_ROOT}/\nRUN pip install -r requirements.txt --target \"${LAMBDA_TASK_ROOT}\"\nCOPY app/ ${LAMBDA_TASK_ROOT}/app/\nCMD [\"app.main.handler\"]\n",

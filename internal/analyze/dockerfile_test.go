@@ -60,7 +60,7 @@ func TestCopyMapping(t *testing.T) {
 			files := maps.Clone(srcs)
 			files["Dockerfile"] = df + "CMD [\"app.handler\"]\n"
 			a := layoutOf(t, files, func(in *Input) { in.BuildArgs = c.args })
-			if a.df.syntax {
+			if a.df.fatal {
 				t.Fatalf("the Dockerfile did not parse: %+v", a.findings)
 			}
 			var got []string

@@ -70,7 +70,7 @@ func FuzzRequirements(f *testing.F) {
 		if err := r.requirementsFile("requirements.txt", false, 0); err != nil {
 			t.Fatal(err)
 		}
-		r.localProject("", []string{"x"}, "requirements.txt", 1, 0)
+		r.localProject("", []string{"x"}, 0)
 		for _, req := range r.reqs {
 			if req.name == "" || strings.ContainsAny(req.name, " _.[") {
 				t.Fatalf("bad requirement name %q from %q", req.name, data)

@@ -19,8 +19,6 @@ import (
 type requirement struct {
 	name   string // normalised
 	extras []string
-	file   string // where it is declared, relative to the context
-	line   int
 }
 
 // reqReader reads requirements files, pyproject.toml and friends from the
@@ -105,8 +103,8 @@ func nameFromFile(base string) (string, []string, bool) {
 	return pyindex.Normalize(base), nil, true
 }
 
-func (r *reqReader) add(name string, extras []string, file string, line int) {
-	r.reqs = append(r.reqs, requirement{name: name, extras: extras, file: file, line: line})
+func (r *reqReader) add(name string, extras []string) {
+	r.reqs = append(r.reqs, requirement{name: name, extras: extras})
 }
 
 func (r *reqReader) readFile(rel string) ([]byte, error) {
@@ -159,7 +157,7 @@ func (r *reqReader) requirementsFile(rel string, constraints bool, depth int) er
 			spec = spec[:i] // an environment marker: still declared
 		}
 		if isLocalPath(spec) {
-			r.localProject(path.Join(path.Dir(rel), spec), nil, rel, l.line, depth)
+			r.localProject(path.Join(path.Dir(rel), spec), nil, depth)
 			continue
 		}
 		name, extras, ok := parseSpec(spec)
@@ -169,7 +167,7 @@ func (r *reqReader) requirementsFile(rel string, constraints bool, depth int) er
 				Fix:     "write it as `name`, `name==version`, `name[extra]` or `name @ url`"})
 			continue
 		}
-		r.add(name, extras, rel, l.line)
+		r.add(name, extras)
 	}
 	return nil
 }
@@ -210,9 +208,9 @@ func (r *reqReader) option(rel string, line int, text string, constraints bool, 
 			return nil
 		}
 		if isLocalPath(val) || !strings.Contains(val, ":") {
-			r.localProject(path.Join(path.Dir(rel), val), nil, rel, line, depth)
+			r.localProject(path.Join(path.Dir(rel), val), nil, depth)
 		} else if name, extras, ok := parseSpec(val); ok {
-			r.add(name, extras, rel, line)
+			r.add(name, extras)
 		}
 	}
 	return nil
@@ -277,7 +275,7 @@ type pyproject struct {
 // localProject reads the project in a context directory that pip builds:
 // its dependencies (with the extras asked for) and its own name, which it
 // provides.
-func (r *reqReader) localProject(dir string, extras []string, from string, line int, depth int) {
+func (r *reqReader) localProject(dir string, extras []string, depth int) {
 	dir = strings.TrimPrefix(path.Clean(dir), "./")
 	if dir == "." {
 		dir = ""
@@ -291,7 +289,7 @@ func (r *reqReader) localProject(dir string, extras []string, from string, line 
 	if r.files.files[rel] {
 		r.pyprojectFile(rel, extras)
 	} else if name := path.Base(dir); dir != "" && validName.MatchString(name) {
-		r.add(pyindex.Normalize(name), nil, from, line) // a setup.py project: named after its directory
+		r.add(pyindex.Normalize(name), nil) // a setup.py project: named after its directory
 	}
 	if cfg := path.Join(dir, "setup.cfg"); r.files.files[cfg] {
 		r.setupCfg(cfg)
@@ -326,14 +324,14 @@ func (r *reqReader) pyprojectFile(rel string, extras []string) {
 	for _, d := range deps {
 		spec, _, _ := strings.Cut(d, ";")
 		if name, ex, ok := parseSpec(spec); ok && name != pyindex.Normalize(p.Project.Name) {
-			r.add(name, ex, rel, 0)
+			r.add(name, ex)
 		} else if ok {
 			r.localExtras(rel, p, ex)
 		}
 	}
 	for name := range p.Tool.Poetry.Dependencies {
 		if !strings.EqualFold(name, "python") {
-			r.add(pyindex.Normalize(name), nil, rel, 0)
+			r.add(pyindex.Normalize(name), nil)
 		}
 	}
 	if len(p.Project.Dependencies) == 0 && len(p.Tool.Poetry.Dependencies) > 0 {
@@ -341,7 +339,7 @@ func (r *reqReader) pyprojectFile(rel string, extras []string) {
 	}
 	for _, n := range []string{p.Project.Name, p.Tool.Poetry.Name} {
 		if n != "" {
-			r.add(pyindex.Normalize(n), nil, rel, 0)
+			r.add(pyindex.Normalize(n), nil)
 		}
 	}
 	if r.python == "" {
@@ -367,7 +365,7 @@ func (r *reqReader) localExtras(rel string, p pyproject, extras []string) {
 				if name, ex, ok := parseSpec(spec); ok && name == pyindex.Normalize(p.Project.Name) {
 					r.localExtras(rel, p, ex)
 				} else if ok {
-					r.add(name, ex, rel, 0)
+					r.add(name, ex)
 				}
 			}
 		}
@@ -406,7 +404,7 @@ func (r *reqReader) setupCfg(rel string) {
 		case "install_requires":
 			spec, _, _ := strings.Cut(value, ";")
 			if name, ex, ok := parseSpec(spec); ok {
-				r.add(name, ex, rel, l.line)
+				r.add(name, ex)
 			}
 		case "python_requires":
 			if r.python == "" {

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -177,7 +178,8 @@ func (a *analysis) handlerMissing(handler, modName string, line int) {
 			return
 		}
 	}
-	for p, src := range a.final.files {
+	for _, p := range slices.Sorted(maps.Keys(a.final.files)) {
+		src := a.final.files[p]
 		for _, w := range wants {
 			if src.ctx != "" && strings.HasSuffix(p, "/"+w) {
 				f.Message = fmt.Sprintf("CMD names `%s`, but its module %s is copied to %s, which is not on the function's sys.path (%s)", handler, src.ctx, p, root)

@@ -17,7 +17,7 @@ func TestHTTPEventIsAnAPIGatewayV2Event(t *testing.T) {
 		Cookies                                          []string
 		IsBase64Encoded                                  bool
 		RequestContext                                   struct {
-			HTTP struct{ Method, Path, Protocol string }
+			HTTP      struct{ Method, Path, Protocol string }
 			TimeEpoch int64
 		}
 	}
@@ -53,9 +53,9 @@ func TestErrorLines(t *testing.T) {
 		"[ERROR] Runtime.ImportModuleError: Unable to import module 'app'": true,
 		"Traceback (most recent call last):":                               true,
 		"2026-12-04T10:00:03.000Z 1 Task timed out after 3.00 seconds":     true,
-		"ValueError: boom":                                                 true,
-		"INFO: handled GET /health 200":                                    false,
-		"REPORT RequestId: a\tDuration: 1 ms":                              false,
+		"ValueError: boom":                    true,
+		"INFO: handled GET /health 200":       false,
+		"REPORT RequestId: a\tDuration: 1 ms": false,
 	} {
 		if IsErrorLine(line) != want {
 			t.Errorf("IsErrorLine(%q) = %v", line, !want)

@@ -1,0 +1,1 @@
+"""The orders API: a FastAPI app served on AWS Lambda through mangum."""

@@ -1,0 +1,337 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/testenv"
+	"github.com/lambdacontainer/pulumi-lambdacontainer/localaws"
+)
+
+// localStack is what a real deployment needs here: a localaws, a buildkitd
+// and the stand-in Lambda Python base image in localaws's registry.
+type localStack struct {
+	aws  *localaws.Server
+	dir  string   // localaws's state
+	env  []string // for the Pulumi CLI and, through it, the provider
+	base string   // BASE_IMAGE
+}
+
+func newLocalStack(t *testing.T) *localStack {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("deployments run functions with runc and build with buildkitd: run the tests as root (CI does)")
+	}
+	testenv.Tool(t, "runc")
+	dir := t.TempDir()
+	s, err := localaws.Start(localaws.Options{Dir: dir, UpdateDelay: 150 * time.Millisecond, Log: log.New(io.Discard, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	layout := os.Getenv("LAMBDACONTAINER_PYTHON_BASE")
+	if layout == "" {
+		t.Fatal("LAMBDACONTAINER_PYTHON_BASE is not set: run scripts/bootstrap.sh, then the tests through `make test`")
+	}
+	base, err := s.Import(context.Background(), layout, "lambda/python:3.11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &localStack{aws: s, dir: dir, base: base, env: []string{
+		"AWS_ENDPOINT_URL=" + s.Endpoint(), "AWS_REGION=" + s.Region(), "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "BUILDKIT_HOST=" + testenv.Buildkitd(t),
+		"XDG_CACHE_HOME=" + t.TempDir(),
+	}}
+}
+
+func (ls *localStack) lambda() *lambda.Client {
+	return lambda.NewFromConfig(aws.Config{Region: ls.aws.Region(), BaseEndpoint: aws.String(ls.aws.Endpoint()),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+}
+
+// serving says what the function answers through its alias, and the version.
+func (ls *localStack) serving(t *testing.T, fn string) (version, body string) {
+	t.Helper()
+	c := ls.lambda()
+	a, err := c.GetAlias(context.Background(), &lambda.GetAliasInput{FunctionName: aws.String(fn), Name: aws.String("live")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(fn), Qualifier: aws.String("live"),
+		Payload: []byte(`{"version": "2.0", "routeKey": "$default", "rawPath": "/health", "rawQueryString": "", "headers": {"host": "x"},
+			"requestContext": {"http": {"method": "GET", "path": "/health", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"}}, "isBase64Encoded": false}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(a.FunctionVersion), string(out.Payload)
+}
+
+// writes counts the calls that change something: builds' pushes, code updates, versions.
+func (ls *localStack) writes() map[string]int {
+	c := ls.aws.Calls()
+	out := map[string]int{}
+	for _, op := range []string{"lambda:UpdateFunctionCode", "lambda:PublishVersion", "lambda:UpdateAlias", "lambda:CreateFunction", "registry:PUT-manifest", "registry:PUT-blob"} {
+		out[op] = c.Calls[op]
+	}
+	return out
+}
+
+// tokens are the registry passwords localaws minted, from its state.
+func (ls *localStack) tokens(t *testing.T) []string {
+	var state struct{ Tokens map[string]any }
+	data, err := os.ReadFile(filepath.Join(ls.dir, "ecr.json"))
+	if err != nil {
+		t.Fatalf("localaws's ECR state: %v", err)
+	}
+	json.Unmarshal(data, &state)
+	var out []string
+	for p := range state.Tokens {
+		out = append(out, p)
+	}
+	return out
+}
+
+// newExampleProject copies examples/python-fastapi's YAML program and
+// backend into a new directory, with a stack configured for ls.
+func newExampleProject(t *testing.T, ls *localStack) *project {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-r", "../examples/python-fastapi/Pulumi.yaml", "../examples/python-fastapi/backend", dir).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	program, _ := os.ReadFile(filepath.Join(dir, "Pulumi.yaml"))
+	program = append(program, fmt.Sprintf("plugins:\n  providers:\n    - name: lambdacontainer\n      path: %s\n", providerDir)...)
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), program, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, ".state")
+	os.MkdirAll(state, 0o755)
+	pr := &project{t: t, dir: dir, env: append(append(os.Environ(), ls.env...),
+		"PULUMI_BACKEND_URL=file://"+state, "PULUMI_HOME="+filepath.Join(dir, ".pulumi-home"), "PULUMI_CONFIG_PASSPHRASE=e2e-passphrase",
+		"PULUMI_SKIP_UPDATE_CHECK=true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true", "NO_COLOR=1")}
+	for _, args := range [][]string{
+		{"stack", "init", "dev"},
+		{"config", "set", "functionRole", "arn:aws:iam::123456789012:role/orders-api"},
+		{"config", "set", "baseImage", ls.base},
+	} {
+		if out, err := pr.pulumi(args...); err != nil {
+			t.Fatalf("pulumi %v: %v\n%s", args, err, out)
+		}
+	}
+	return pr
+}
+
+func (pr *project) must(args ...string) string {
+	pr.t.Helper()
+	out, err := pr.pulumi(args...)
+	if err != nil {
+		pr.t.Fatalf("pulumi %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (pr *project) outputs() map[string]any {
+	pr.t.Helper()
+	out, _, err := pr.pulumiSplit("stack", "output", "--json", "--show-secrets")
+	if err != nil {
+		pr.t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal([]byte(out), &m)
+	return m
+}
+
+func (pr *project) edit(file, old, new string) {
+	pr.t.Helper()
+	path := filepath.Join(pr.dir, "backend", file)
+	data, err := os.ReadFile(path)
+	if err != nil || !bytes.Contains(data, []byte(old)) {
+		pr.t.Fatalf("%s lacks %q: %v", file, old, err)
+	}
+	if err := os.WriteFile(path, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644); err != nil {
+		pr.t.Fatal(err)
+	}
+}
+
+// TestYAMLProgramDeploysTheFastAPIExample runs the README's flow through the
+// real Pulumi CLI: up, an unchanged up, a one-file change (named by the
+// preview), a broken import (refused, naming PyYAML), a broken route (rolled
+// back, the alias stays), the fix, and destroy.
+func TestYAMLProgramDeploysTheFastAPIExample(t *testing.T) {
+	ls := newLocalStack(t)
+	pr := newExampleProject(t, ls)
+
+	out := pr.must("up", "--yes")
+	t.Logf("first up:\n%s", out)
+	o := pr.outputs()
+	if o["version"] != "1" || !strings.Contains(fmt.Sprint(o["imageUri"]), "@sha256:") {
+		t.Fatalf("outputs after the first up: %v", o)
+	}
+	if v, body := ls.serving(t, "orders-api"); v != "1" || !strings.Contains(body, `\"status\":\"ok\"`) {
+		t.Fatalf("the alias serves version %s: %s", v, body)
+	}
+
+	before := ls.writes()
+	pr.must("up", "--yes", "--expect-no-changes")
+	if after := ls.writes(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("an unchanged up wrote: before %v, after %v", before, after)
+	}
+
+	pr.edit("app/routers/health.py", `"status": "ok"`, `"status": "ok", "build": 2`)
+	preview := pr.must("preview", "--diff")
+	if !strings.Contains(preview, "app/routers/health.py") || strings.Contains(preview, "app/main.py:") {
+		t.Fatalf("the preview does not name the changed file:\n%s", preview)
+	}
+	out = pr.must("up", "--yes")
+	if !strings.Contains(out, "steps cached") {
+		t.Errorf("the second up does not report the cache:\n%s", out)
+	}
+	if v, body := ls.serving(t, "orders-api"); v != "2" || !strings.Contains(body, `\"build\":2`) {
+		t.Fatalf("after the change the alias serves version %s: %s", v, body)
+	}
+
+	// A missing requirement is refused before anything is built.
+	pr.edit("app/main.py", "from fastapi import FastAPI", "import yaml\nfrom fastapi import FastAPI")
+	out, err := pr.pulumi("up", "--yes")
+	if err == nil || !strings.Contains(out, "PyYAML") || !strings.Contains(out, "app/main.py:2") {
+		t.Fatalf("an import without its requirement: %v\n%s", err, out)
+	}
+	pr.edit("app/main.py", "import yaml\n", "")
+
+	// A route that fails at run time: verification fails, $LATEST and the alias stay.
+	pr.edit("app/routers/health.py", `return {"status": "ok"`, `1 / 0
+    return {"status": "ok"`)
+	out, err = pr.pulumi("up", "--yes")
+	if err == nil || !strings.Contains(out, "failed verification") || !strings.Contains(out, "ZeroDivisionError") || !strings.Contains(out, "rolled back") {
+		t.Fatalf("a broken route: %v\n%s", err, out)
+	}
+	if v, _ := ls.serving(t, "orders-api"); v != "2" {
+		t.Fatalf("after the failed verification the alias points at version %s", v)
+	}
+	// The fix is the source version 2 was built from: its image is found by
+	// its content tag, and the deployment converges without a build.
+	pr.edit("app/routers/health.py", "1 / 0\n    ", "")
+	before = ls.writes()
+	pr.must("up", "--yes")
+	if v, body := ls.serving(t, "orders-api"); v != "2" || !strings.Contains(body, `\"build\":2`) {
+		t.Fatalf("after the fix the alias serves version %s: %s", v, body)
+	}
+	if after := ls.writes(); after["registry:PUT-blob"] != before["registry:PUT-blob"] {
+		t.Fatalf("the fix rebuilt an image that was in ECR: %v -> %v", before, after)
+	}
+	if o := pr.outputs(); o["version"] != "2" {
+		t.Fatalf("outputs after the fix: %v", o)
+	}
+
+	// The state holds no registry token and no secret.
+	exported := pr.must("stack", "export")
+	for _, secret := range ls.tokens(t) {
+		if strings.Contains(exported, secret) {
+			t.Fatal("the state holds a registry token")
+		}
+	}
+	if strings.Contains(strings.ToLower(exported), "password") {
+		t.Fatal("the state mentions a password")
+	}
+
+	pr.must("destroy", "--yes")
+	if _, err := ls.lambda().GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String("orders-api")}); err == nil {
+		t.Fatal("destroy left the function the deployment created")
+	}
+}
+
+// TestGoSDK runs tests/gosdk, which deploys the Go example with the
+// generated Go SDK through the Automation API, against a local stack.
+func TestGoSDK(t *testing.T) {
+	ls := newLocalStack(t)
+	backend := filepath.Join(t.TempDir(), "backend")
+	if out, err := exec.Command("cp", "-r", "../examples/python-fastapi/backend", backend).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	state := t.TempDir()
+	cmd := exec.Command("go", "test", "-count=1", "-v", ".")
+	cmd.Dir = "gosdk"
+	cmd.Env = append(append(os.Environ(), ls.env...),
+		"LAMBDACONTAINER_E2E_BACKEND="+backend, "LAMBDACONTAINER_E2E_PROVIDER_DIR="+providerDir, "LAMBDACONTAINER_E2E_BASE_IMAGE="+ls.base,
+		"PULUMI_BACKEND_URL=file://"+state, "PULUMI_HOME="+filepath.Join(state, ".pulumi-home"), "PULUMI_CONFIG_PASSPHRASE=e2e-passphrase",
+		"PULUMI_SKIP_UPDATE_CHECK=true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true", "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true")
+	out, err := cmd.CombinedOutput()
+	t.Logf("tests/gosdk:\n%s", out)
+	if err != nil {
+		t.Fatalf("the Go SDK flow failed: %v", err)
+	}
+}
+
+// TestTypeScriptSDK builds the generated Node.js SDK from sdk/nodejs,
+// installs it beside @pulumi/pulumi from npm, and runs tests/nodesdk, which
+// deploys the TypeScript example through the Node Automation API.
+func TestTypeScriptSDK(t *testing.T) {
+	tsc := testenv.Tool(t, "tsc")
+	node := testenv.Tool(t, "node")
+	real, err := filepath.EvalSymlinks(tsc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modules := real
+	for filepath.Base(modules) != "node_modules" {
+		if modules = filepath.Dir(modules); modules == "/" {
+			t.Fatalf("tsc at %s is not inside a node_modules folder", real)
+		}
+	}
+	work := t.TempDir()
+	run := func(dir string, name string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+	}
+	sdk, app := filepath.Join(work, "sdk"), filepath.Join(work, "app")
+	run(".", "cp", "-r", "../sdk/nodejs", sdk)
+	os.Symlink(modules, filepath.Join(sdk, "node_modules"))
+	run(sdk, tsc, "-p", "tsconfig.json")
+	run(sdk, "cp", "package.json", "bin/")
+
+	os.MkdirAll(filepath.Join(app, "node_modules", "@lambdacontainer"), 0o755)
+	entries, _ := os.ReadDir(modules)
+	for _, e := range entries {
+		os.Symlink(filepath.Join(modules, e.Name()), filepath.Join(app, "node_modules", e.Name()))
+	}
+	os.Symlink(filepath.Join(sdk, "bin"), filepath.Join(app, "node_modules", "@lambdacontainer", "pulumi"))
+	run(".", "cp", "nodesdk/run.ts", "nodesdk/tsconfig.json", "../examples/python-fastapi/typescript/orders.ts", app)
+	run(app, tsc, "-p", "tsconfig.json")
+
+	ls := newLocalStack(t)
+	backend := filepath.Join(work, "backend")
+	run(".", "cp", "-r", "../examples/python-fastapi/backend", backend)
+	state, workDir := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(workDir, "Pulumi.yaml"), fmt.Appendf(nil,
+		"name: orders-ts\nruntime: nodejs\nplugins:\n  providers:\n    - name: lambdacontainer\n      path: %s\n", providerDir), 0o644)
+	cmd := exec.Command(node, filepath.Join(app, "out", "run.js"))
+	cmd.Dir = app
+	cmd.Env = append(append(os.Environ(), ls.env...),
+		"LAMBDACONTAINER_E2E_BACKEND="+backend, "LAMBDACONTAINER_E2E_PROVIDER_DIR="+providerDir, "LAMBDACONTAINER_E2E_BASE_IMAGE="+ls.base,
+		"LAMBDACONTAINER_E2E_WORKDIR="+workDir, "PULUMI_BACKEND_URL=file://"+state, "PULUMI_HOME="+filepath.Join(state, ".pulumi-home"),
+		"PULUMI_CONFIG_PASSPHRASE=e2e-passphrase", "PULUMI_SKIP_UPDATE_CHECK=true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
+		"PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true")
+	out, err := cmd.CombinedOutput()
+	t.Logf("tests/nodesdk:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "typescript sdk: up, unchanged up, one-file change and destroy passed") {
+		t.Fatalf("the TypeScript SDK flow failed: %v", err)
+	}
+}
