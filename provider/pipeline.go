@@ -360,6 +360,7 @@ func (r *run) prune() error {
 	if len(drop)+len(deleted) > 0 {
 		r.log.Infof("pruned %d version(s) and %d image(s) outside the rollback window of %d", len(drop), len(deleted), keep)
 	}
+	r.log.InfoStatus(fmt.Sprintf("deployed version %s of %s (%s)", r.st.Version, r.fn.Name, r.img.Image.Ref))
 	return nil
 }
 

@@ -416,3 +416,22 @@ func deployed(inputs property.Map) property.Map {
 	}
 	return inputs
 }
+
+// The preflight analysis runs in Check: with analysis error (the default) a
+// missing requirement fails the preview, naming the file, the line and the
+// distribution; warn lets it through; off skips the analysis.
+func TestCheckRunsThePreflightAnalysis(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	dir := copyBackend(t)
+	os.WriteFile(filepath.Join(dir, "app.py"), []byte("import json\nimport yaml\n\ndef handler(event, context):\n    return {}\n"), 0o644)
+	for mode, want := range map[string]string{"error": "app.py:2: `yaml` is imported but no requirement provides it", "warn": "", "off": ""} {
+		resp := check(t, func(m map[string]property.Value) {
+			m["context"] = property.New(dir)
+			m["analysis"] = property.New(mode)
+		})
+		got := fmt.Sprint(resp.Failures)
+		if (want == "") != (len(resp.Failures) == 0) || !strings.Contains(got, want) || (want != "" && !strings.Contains(got, "add `PyYAML` to a requirements.txt")) {
+			t.Errorf("analysis %s: failures %v", mode, resp.Failures)
+		}
+	}
+}

@@ -166,8 +166,8 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 		return published{}, err
 	}
 	out.Built = true
-	uploaded := int64(0)
-	for _, ref := range []string{out.Image.Ref, cacheRef} {
+	var uploaded [2]int64 // the image's new blobs, then the cache's
+	for i, ref := range []string{out.Image.Ref, cacheRef} {
 		blobs, err := ecr.Blobs(ctx, ref, creds)
 		if err != nil {
 			return published{}, err
@@ -175,12 +175,16 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 		for d, n := range blobs {
 			if _, ok := known[d]; !ok {
 				known[d] = n
-				uploaded += n
+				uploaded[i] += n
 			}
 		}
 	}
-	log.Infof("built %s in %.1fs: %d of %d steps cached; pushed %s of %s",
-		out.Image.Ref, res.Duration.Seconds(), res.Cached, res.Steps, humanBytes(uploaded), humanBytes(out.Image.Size))
+	cache := ""
+	if uploaded[1] > 0 {
+		cache = fmt.Sprintf(", and %s of build cache", humanBytes(uploaded[1]))
+	}
+	log.Infof("built %s in %.1fs: %d of %d steps cached; pushed %s of the %s image%s",
+		out.Image.Ref, res.Duration.Seconds(), res.Cached, res.Steps, humanBytes(uploaded[0]), humanBytes(out.Image.Size), cache)
 	return out, nil
 }
 

@@ -252,6 +252,66 @@ func TestYAMLProgramDeploysTheFastAPIExample(t *testing.T) {
 	if _, err := ls.lambda().GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String("orders-api")}); err == nil {
 		t.Fatal("destroy left the function the deployment created")
 	}
+	checkIAMPolicy(t, ls.aws.Calls())
+}
+
+// iamActions maps the operations localaws served (as its call log names
+// them) to the IAM actions they need.
+var iamActions = map[string][]string{
+	"registry:GET-ping": nil, "registry:GET-manifest": {"ecr:BatchGetImage"}, "registry:HEAD-manifest": {"ecr:BatchGetImage"},
+	"registry:PUT-manifest": {"ecr:PutImage"}, "registry:GET-blob": {"ecr:GetDownloadUrlForLayer"},
+	"registry:HEAD-blob": {"ecr:BatchCheckLayerAvailability"}, "registry:POST-blob": {"ecr:InitiateLayerUpload"},
+	"registry:PATCH-blob": {"ecr:UploadLayerPart"}, "registry:PUT-blob": {"ecr:CompleteLayerUpload"},
+	"lambda:Invoke": {"lambda:InvokeFunction"},
+}
+
+// checkIAMPolicy proves that docs/iam-policy.json allows every call a whole
+// deployment lifecycle made, and nothing beyond them but the actions only
+// other paths need.
+func checkIAMPolicy(t *testing.T, calls localaws.Calls) {
+	t.Helper()
+	data, err := os.ReadFile("../docs/iam-policy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policy struct{ Statement []struct{ Action []string } }
+	if err := json.Unmarshal(data, &policy); err != nil {
+		t.Fatalf("docs/iam-policy.json: %v", err)
+	}
+	allowed := map[string]bool{}
+	for _, st := range policy.Statement {
+		for _, a := range st.Action {
+			allowed[a] = true
+		}
+	}
+	used := map[string]bool{}
+	for op := range calls.Calls {
+		actions, mapped := iamActions[op]
+		if !mapped {
+			service, name, _ := strings.Cut(op, ":")
+			if service == "registry" {
+				t.Errorf("the registry operation %s has no IAM action in iamActions", op)
+				continue
+			}
+			actions = []string{service + ":" + name}
+		}
+		for _, a := range actions {
+			used[a] = true
+			if !allowed[a] {
+				t.Errorf("the deployment called %s, which docs/iam-policy.json does not allow", a)
+			}
+		}
+	}
+	// Needed on paths this flow does not take: an adopted function's alias,
+	// functionFromStack, the waiter for a version still Pending, tags on a
+	// new repository, and handing the execution role to a new function.
+	otherPaths := map[string]bool{"lambda:DeleteAlias": true, "cloudformation:DescribeStacks": true, "lambda:GetFunctionConfiguration": true,
+		"ecr:TagResource": true, "iam:PassRole": true}
+	for a := range allowed {
+		if !used[a] && !otherPaths[a] {
+			t.Errorf("docs/iam-policy.json allows %s, which no deployment calls", a)
+		}
+	}
 }
 
 // TestGoSDK runs tests/gosdk, which deploys the Go example with the
