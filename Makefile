@@ -3,15 +3,28 @@ SHELL := /bin/bash
 TOOLS_PATH = $(shell scripts/bootstrap.sh --path)
 WITH_TOOLS = PATH="$(TOOLS_PATH):$$PATH" LAMBDACONTAINER_PYTHON_BASE="$(shell scripts/bootstrap.sh --python-base)/layout"
 
-.PHONY: demo test tools build schema sdks vet bench-hash
+.PHONY: demo test tools build schema sdks vet bench-hash fuzz
 
 demo:
 	scripts/demo.sh
 
-# Bootstraps the tools (seconds when cached), then runs every test layer.
+# Bootstraps the tools (seconds when cached), then runs every test layer,
+# the concurrency tests again under the race detector, and the fuzzers briefly.
 test: tools
 	go vet ./...
 	$(WITH_TOOLS) go test -count=1 ./...
+	$(WITH_TOOLS) go test -race -count=1 -run 'Concurrent' ./provider/ ./localaws/
+	$(MAKE) fuzz
+
+# Each fuzzer for FUZZTIME; their regressions stay in testdata/fuzz.
+FUZZTIME ?= 5s
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./provider/
+	go test -run '^$$' -fuzz '^FuzzAPIRequests$$' -fuzztime $(FUZZTIME) ./localaws/
+	go test -run '^$$' -fuzz '^FuzzIgnoreWalk$$' -fuzztime $(FUZZTIME) ./internal/source/
+	go test -run '^$$' -fuzz '^FuzzRequirements$$' -fuzztime $(FUZZTIME) ./internal/analyze/
+	go test -run '^$$' -fuzz '^FuzzDockerfile$$' -fuzztime $(FUZZTIME) ./internal/analyze/
+	go test -run '^$$' -fuzz '^FuzzPythonImports$$' -fuzztime $(FUZZTIME) ./internal/analyze/
 
 tools:
 	scripts/bootstrap.sh

@@ -31,13 +31,24 @@ type Fault struct {
 }
 
 type faults struct {
-	mu    sync.Mutex
-	rules []*Fault
-	calls map[string]int // "service:Operation" -> calls, for the admin API
-	bytes int64          // blob bytes the registry received
+	mu      sync.Mutex
+	account string
+	allowed map[string]bool // the IAM actions callers may use; nil: all
+	rules   []*Fault
+	calls   map[string]int // "service:Operation" -> calls, for the admin API
+	bytes   int64          // blob bytes the registry received
 }
 
-func newFaults() *faults { return &faults{calls: map[string]int{}} }
+func newFaults(account string, allow []string) *faults {
+	f := &faults{account: account, calls: map[string]int{}}
+	if allow != nil {
+		f.allowed = map[string]bool{}
+		for _, a := range allow {
+			f.allowed[a] = true
+		}
+	}
+	return f
+}
 
 // Calls counts what every call has cost so far: the calls by
 // "service:Operation" (registry operations as in Fault), and the blob bytes
@@ -82,6 +93,9 @@ func (f *faults) match(service, op string) (time.Duration, *awsError) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[strings.ToLower(service)+":"+op]++
+	if err := denied(f.allowed, f.account, strings.ToLower(service), op); err != nil {
+		return 0, err
+	}
 	var latency time.Duration
 	for i, r := range f.rules {
 		if !strings.EqualFold(r.Service, service) || (r.Operation != "*" && r.Operation != op) {

@@ -34,7 +34,11 @@ type Options struct {
 	UpdateDelay time.Duration
 	// IdleTimeout is how long a warm container waits for an invocation before it stops; default 5 minutes.
 	IdleTimeout time.Duration
-	Log         *log.Logger
+	// AllowActions are the IAM actions callers may use (e.g.
+	// "lambda:UpdateFunctionCode", "ecr:*"); any other call is denied as AWS
+	// denies it. Nil allows everything.
+	AllowActions []string
+	Log          *log.Logger
 }
 
 // Server is a running localaws.
@@ -73,7 +77,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.Log == nil {
 		opts.Log = log.New(os.Stderr, "localaws: ", log.LstdFlags)
 	}
-	s := &Server{opts: opts, faults: newFaults()}
+	s := &Server{opts: opts, faults: newFaults(opts.Account, opts.AllowActions)}
 	if s.opts.Dir == "" {
 		dir, err := os.MkdirTemp("", "localaws-")
 		if err != nil {

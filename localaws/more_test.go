@@ -15,6 +15,7 @@ import (
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 )
 
 func addFault(t *testing.T, s *Server, rule string) {
@@ -103,5 +104,29 @@ func TestUnknownLambdaPathsGetJSONErrors(t *testing.T) {
 	resp, _ := http.Post(s.Endpoint()+"/2015-03-31/functions", "application/json", strings.NewReader(`{"FunctionName": `))
 	if resp.StatusCode != 400 || resp.Header.Get("X-Amzn-ErrorType") != "SerializationException" {
 		t.Errorf("malformed CreateFunction: %d %s", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"))
+	}
+}
+
+// With AllowActions, a call needing any other IAM action is denied as AWS
+// denies it, registry operations included.
+func TestAllowActionsDeniesWhatThePolicyDoesNot(t *testing.T) {
+	s := start(t, Options{AllowActions: []string{"ecr:GetAuthorizationToken", "ecr:CreateRepository", "ecr:InitiateLayerUpload", "lambda:*"}})
+	c := ecr.NewFromConfig(cfg(s))
+	if _, err := c.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("api")}); err != nil {
+		t.Fatalf("an allowed call: %v", err)
+	}
+	_, err := c.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{})
+	if err == nil || !strings.Contains(err.Error(), "AccessDeniedException") || !strings.Contains(err.Error(), "not authorized to perform: ecr:DescribeRepositories") {
+		t.Fatalf("a call the policy does not allow: %v", err)
+	}
+	if _, err := lambda.NewFromConfig(cfg(s)).ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil {
+		t.Fatalf("lambda:* allows ListFunctions: %v", err)
+	}
+	img, _ := random.Image(64, 1)
+	if err := push(s, "api", "v1", img, login(t, s)); err == nil || !strings.Contains(err.Error(), "403 Forbidden") {
+		t.Fatalf("a push without the layer actions: %v", err)
+	}
+	if got := IAMActions("registry:PUT-manifest"); len(got) != 1 || got[0] != "ecr:PutImage" {
+		t.Fatalf("IAMActions(registry:PUT-manifest) = %v", got)
 	}
 }

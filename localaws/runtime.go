@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net"
 	"net/http"
@@ -23,17 +24,18 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// runtime runs function images the way Lambda does: each container is an
-// image unpacked once per digest into a read-only root, run by runc in the
+// runtime runs function images the way Lambda does: each container runs an
+// image's read-only root (composed once per digest from its layers, each
+// unpacked once and shared between images), run by runc in the
 // host's network namespace, and served the Lambda Runtime API on its own
 // loopback port. Containers stay warm between invocations, one invocation
 // at a time each, until they have been idle for a while.
 type runtime struct {
-	dir    string // rootfs/<digest>, bundles/<id>, runc/ (runc's state)
+	dir    string // layers/<diff ID>, rootfs/<digest>, bundles/<id>, runc/ (runc's state)
 	ecr    *ecrService
 	logs   *logsService
 	region string
@@ -515,24 +517,20 @@ func (c *container) serveRuntimeAPI(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// rootfs unpacks an image (host/repo@digest in this localaws's registry)
-// once per digest and returns its directory and configuration.
+// rootfs returns the root file system of an image (host/repo@digest in
+// this localaws's registry) and its configuration. Each layer is unpacked
+// once, by its diff ID, and shared by every image built on it; an image's
+// root is composed once per digest from hard links to its layers' files,
+// with whiteouts applied, so a new image on a known base costs only its new
+// layers.
 func (r *runtime) rootfs(ref string) (string, imageConfig, error) {
 	var cfg imageConfig
 	repo, digest, ok := strings.Cut(strings.TrimPrefix(ref, r.ecr.host+"/"), "@")
 	if !ok {
 		return "", cfg, badRequest("InvalidParameterValueException", "the function's image %q is not resolved to a digest", ref)
 	}
-	dir := filepath.Join(r.dir, "rootfs", strings.TrimPrefix(digest, "sha256:"))
-	r.mu.Lock()
-	lock := r.unpacking[digest]
-	if lock == nil {
-		lock = &sync.Mutex{}
-		r.unpacking[digest] = lock
-	}
-	r.mu.Unlock()
-	lock.Lock()
-	defer lock.Unlock()
+	unlock := r.lock(digest)
+	defer unlock()
 	ref2, err := name.ParseReference(r.ecr.host+"/"+repo+"@"+digest, name.Insecure)
 	if err != nil {
 		return "", cfg, err
@@ -546,17 +544,133 @@ func (r *runtime) rootfs(ref string) (string, imageConfig, error) {
 		return "", cfg, err
 	}
 	cfg = imageConfig{Entrypoint: cf.Config.Entrypoint, Cmd: cf.Config.Cmd, Env: cf.Config.Env, WorkingDir: cf.Config.WorkingDir}
+	dir := filepath.Join(r.dir, "rootfs", strings.TrimPrefix(digest, "sha256:"))
 	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
 		return dir, cfg, nil
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return "", cfg, err
+	}
+	var dirs []string
+	for _, l := range layers {
+		ld, err := r.layer(l)
+		if err != nil {
+			return "", cfg, fmt.Errorf("unpacking a layer of %s: %w", ref, err)
+		}
+		dirs = append(dirs, ld)
 	}
 	os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", cfg, err
 	}
-	if err := untar(mutate.Extract(img), dir); err != nil {
-		return "", cfg, fmt.Errorf("unpacking %s: %w", ref, err)
+	for _, ld := range dirs {
+		if err := apply(ld, dir); err != nil {
+			return "", cfg, fmt.Errorf("composing %s: %w", ref, err)
+		}
 	}
 	return dir, cfg, os.WriteFile(filepath.Join(dir, ".complete"), nil, 0o644)
+}
+
+// lock serializes work on one key (a digest or a diff ID) and returns the unlock.
+func (r *runtime) lock(key string) func() {
+	r.mu.Lock()
+	l := r.unpacking[key]
+	if l == nil {
+		l = &sync.Mutex{}
+		r.unpacking[key] = l
+	}
+	r.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// layer unpacks one layer, whiteout files and all, into layers/<diff ID>,
+// once.
+func (r *runtime) layer(l v1.Layer) (string, error) {
+	id, err := l.DiffID()
+	if err != nil {
+		return "", err
+	}
+	unlock := r.lock(id.String())
+	defer unlock()
+	dir := filepath.Join(r.dir, "layers", id.Hex)
+	if _, err := os.Stat(dir + ".complete"); err == nil {
+		return dir, nil
+	}
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return "", err
+	}
+	if err := untar(rc, dir); err != nil {
+		return "", err
+	}
+	return dir, os.WriteFile(dir+".complete", nil, 0o644)
+}
+
+// The OCI whiteouts: a file deleted by a layer, and a directory whose
+// lower contents it hides.
+const (
+	whiteout = ".wh."
+	opaque   = ".wh..wh..opq"
+)
+
+// apply lays a layer's files over root: hard links to its files (the root
+// is read-only in containers, so they are never written through), its
+// directories and symlinks, with whiteouts removing what lower layers had.
+func apply(layer, root string) error {
+	return filepath.WalkDir(layer, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(layer, path)
+		if rel == "." {
+			return nil
+		}
+		target := filepath.Join(root, rel)
+		base := d.Name()
+		switch {
+		case base == opaque:
+			return nil // handled when its directory was visited
+		case strings.HasPrefix(base, whiteout):
+			return os.RemoveAll(filepath.Join(filepath.Dir(target), strings.TrimPrefix(base, whiteout)))
+		}
+		info, err := os.Lstat(path)
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			if st, err := os.Lstat(target); err == nil && !st.IsDir() {
+				os.RemoveAll(target)
+			}
+			if _, err := os.Stat(filepath.Join(path, opaque)); err == nil {
+				os.RemoveAll(target)
+			}
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+			os.Chmod(target, info.Mode()&(os.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky))
+			if st, ok := info.Sys().(*syscall.Stat_t); ok {
+				os.Lchown(target, int(st.Uid), int(st.Gid))
+			}
+			return nil
+		case info.Mode()&os.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			os.RemoveAll(target)
+			return os.Symlink(link, target)
+		default:
+			os.RemoveAll(target)
+			return os.Link(path, target)
+		}
+	})
 }
 
 // handlerTransport serves requests straight from the registry handler, so

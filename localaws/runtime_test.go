@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"strings"
 	"sync"
@@ -44,10 +45,11 @@ func fileLayer(t *testing.T, files map[string]string) v1.Layer {
 	return l
 }
 
-// pythonFunction pushes an image of the base plus app.py and creates a function on it.
-func pythonFunction(t *testing.T, s *Server, name, app string, memory, timeout int32) *lambda.Client {
+// pythonFunction pushes an image of the base plus app.py (and any more
+// layers) and creates a function on it.
+func pythonFunction(t *testing.T, s *Server, name, app string, memory, timeout int32, more ...v1.Layer) *lambda.Client {
 	t.Helper()
-	img, err := mutate.AppendLayers(testenv.PythonBase(t), fileLayer(t, map[string]string{"var/task/app.py": app}))
+	img, err := mutate.AppendLayers(testenv.PythonBase(t), append([]v1.Layer{fileLayer(t, map[string]string{"var/task/app.py": app})}, more...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +156,45 @@ func TestInvokeRunsAPythonHandlerWithLambdasLogs(t *testing.T) {
 	if len(errs.Events) != 1 {
 		t.Fatalf("the error line in CloudWatch Logs: %+v", errs.Events)
 	}
+}
+
+// TestLayersAreComposedWithWhiteouts runs an image whose top layer deletes
+// a file and hides a directory of the layers below (OCI whiteouts), then a
+// second image on the same layers, which reuses them.
+func TestLayersAreComposedWithWhiteouts(t *testing.T) {
+	requireRunc(t)
+	s := start(t, Options{UpdateDelay: 20 * time.Millisecond})
+	const lister = `
+import os
+
+def handler(event, context):
+    found = []
+    for root, dirs, files in os.walk("/srv"):
+        found += [os.path.join(root, f) for f in files]
+    return {"files": sorted(found)}
+`
+	lower := fileLayer(t, map[string]string{"srv/keep.txt": "k", "srv/gone.txt": "g", "srv/dir/old.txt": "o", "srv/dir/sub/older.txt": "o"})
+	upper := fileLayer(t, map[string]string{"srv/.wh.gone.txt": "", "srv/dir/.wh..wh..opq": "", "srv/dir/new.txt": "n"})
+	for i, fn := range []string{"layered", "layered-again"} {
+		c := pythonFunction(t, s, fn, lister+strings.Repeat("\n", i), 128, 10, lower, upper) // two images, one app layer apart
+		out, _ := invoke(t, c, fn, `{}`)
+		if string(out.Payload) != `{"files": ["/srv/dir/new.txt", "/srv/keep.txt"]}` {
+			t.Fatalf("%s sees %s", fn, out.Payload)
+		}
+	}
+	layers, _ := os.ReadDir(filepath.Join(s.opts.Dir, "runtime", "layers"))
+	roots, _ := os.ReadDir(filepath.Join(s.opts.Dir, "runtime", "rootfs"))
+	if want := 2 * (len(mustLayers(t, testenv.PythonBase(t))) + 4); len(roots) != 2 || len(layers) != want { // a directory and a marker each
+		t.Fatalf("%d roots from %d layer entries; the base's layers must be unpacked once", len(roots), len(layers))
+	}
+}
+
+func mustLayers(t *testing.T, img v1.Image) []v1.Layer {
+	l, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 func TestInvokeFailsLikeLambda(t *testing.T) {

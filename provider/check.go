@@ -162,6 +162,11 @@ func (c *checker) buildContext(a Args) {
 		c.failf(at("context"), "%v", err)
 		return
 	}
+	home, _ := os.UserHomeDir()
+	if dir == "/" || dir == home {
+		c.failf(at("context"), "%q resolves to %s, a whole file system or home directory, which BuildKit would send in full; give the directory that holds your Dockerfile", a.Context, dir)
+		return
+	}
 	switch st, err := os.Stat(dir); {
 	case errors.Is(err, os.ErrNotExist):
 		c.failf(at("context"), "%q does not exist (looked for %s); give the directory that holds your Dockerfile, relative to the Pulumi program", a.Context, dir)

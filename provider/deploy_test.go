@@ -52,7 +52,11 @@ func newDeployBench(t *testing.T) *deployBench {
 		t.Fatal("deployments run functions with runc and build with buildkitd: run the tests as root (CI does)")
 	}
 	testenv.Tool(t, "runc")
-	s, err := localaws.Start(localaws.Options{UpdateDelay: 150 * time.Millisecond, Log: log.New(io.Discard, "", 0)})
+	allow, err := localaws.LoadAllowedActions("../docs/iam-policy.json") // deployments run under the documented policy
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := localaws.Start(localaws.Options{UpdateDelay: 150 * time.Millisecond, AllowActions: allow, Log: log.New(io.Discard, "", 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -460,5 +464,65 @@ func TestFunctionFromStackOutputs(t *testing.T) {
 	st := b.mustUp(b.args(fromStack("ApiFunction")))
 	if _, alias := b.function(); alias != str(st, "version") || str(st, "managedFunction") != "false" {
 		t.Fatalf("a deployment to a function from stack outputs: %v", st)
+	}
+}
+
+// TestConcurrentDeployments runs 10 deployments at once through one
+// provider, as the engine does for 10 resources in a stack: 10 functions,
+// two of them sharing a repository. Each must end serving its own code,
+// with its own token and build; `make test` runs it with the race detector.
+func TestConcurrentDeployments(t *testing.T) {
+	b := newDeployBench(t)
+	const n = 10
+	type result struct {
+		name string
+		st   property.Map
+		err  error
+	}
+	results := make(chan result, n)
+	before := b.calls()
+	for i := range n {
+		name := fmt.Sprintf("fn%d", i)
+		repo := name
+		if i < 2 {
+			repo = "shared" // fn0 and fn1 share one repository
+		}
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY app.py ${LAMBDA_TASK_ROOT}/\nCMD [\"app.handler\"]\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "app.py"), []byte(app(name, "")), 0o644)
+		in := b.args(func(m map[string]property.Value) {
+			m["function"], m["repository"], m["context"] = property.New(name), property.New(repo), property.New(dir)
+		})
+		go func() {
+			resp, err := b.srv.Create(p.CreateRequest{Urn: urn, Properties: in})
+			results <- result{name, resp.Properties, err}
+		}()
+	}
+	for range n {
+		r := <-results
+		if r.err != nil {
+			t.Errorf("%s: %v", r.name, r.err)
+			continue
+		}
+		out, err := b.lambda.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(r.name), Qualifier: aws.String("live"),
+			Payload: []byte(`{"rawPath": "/"}`)})
+		if err != nil || !strings.Contains(string(out.Payload), `\"version\": \"`+r.name+`\"`) {
+			t.Errorf("%s serves %s (%v)", r.name, out.Payload, err)
+		}
+	}
+	if got := b.calls().Calls["ecr:GetAuthorizationToken"] - before.Calls["ecr:GetAuthorizationToken"]; got < n {
+		t.Errorf("%d deployments minted %d registry tokens; each mints its own", n, got)
+	}
+	out, err := b.ecr.DescribeImages(context.Background(), &awsecr.DescribeImagesInput{RepositoryName: aws.String("shared")})
+	refs := 0
+	for _, d := range out.ImageDetails {
+		for _, tag := range d.ImageTags {
+			if strings.HasPrefix(tag, ecr.RefTagPrefix) {
+				refs++
+			}
+		}
+	}
+	if err != nil || refs != 2 {
+		t.Errorf("the shared repository holds %d reference tags, want one per function: %v", refs, err)
 	}
 }

@@ -368,7 +368,7 @@ func (r *run) prune() error {
 // error alone (the state stays as it was), after one a partial state.
 func (r *run) fail(step string, err error) (State, error) {
 	if !r.touched {
-		return State{}, fmt.Errorf("%s: %w", step, err)
+		return State{}, fmt.Errorf("%s: %s", step, r.registry.Scrub(err.Error()))
 	}
 	return r.failState(step, err.Error(), "")
 }
@@ -393,6 +393,7 @@ func (r *run) failState(step, msg, version string) (State, error) {
 	if st.Findings == nil {
 		st.Findings = r.st.Findings
 	}
+	msg = r.registry.Scrub(msg)
 	st.LastFailure = &Failure{Step: step, Message: msg, ImageURI: optional(r.img.Image.Ref), Version: optional(version)}
 	return st, &deployError{msg: step + ": " + msg}
 }

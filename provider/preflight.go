@@ -18,6 +18,11 @@ import (
 func (d *LambdaContainerDeployment) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[Args], error) {
 	args, failures, err := infer.DefaultCheck[Args](ctx, req.NewInputs)
 	if err != nil || len(failures) > 0 {
+		for i := range failures {
+			if failures[i].Property == "" { // an input with an empty name
+				failures[i].Property, failures[i].Reason = `""`, "an input with an empty name; remove it"
+			}
+		}
 		return infer.CheckResponse[Args]{Inputs: args, Failures: failures}, err
 	}
 	args.SourceHash, args.SourceFiles = nil, nil // computed here, never taken from the program

@@ -435,3 +435,57 @@ func TestCheckRunsThePreflightAnalysis(t *testing.T) {
 		}
 	}
 }
+
+// Hostile paths: contexts that climb out, symlinks that point out of the
+// context, a Dockerfile outside it, and a huge file.
+func TestCheckHostilePaths(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	root := t.TempDir()
+	program := filepath.Join(root, "infra", "stack")
+	os.MkdirAll(program, 0o755)
+	outside := filepath.Join(root, "outside")
+	os.MkdirAll(outside, 0o755)
+	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("v1"), 0o644)
+	backend := copyBackend(t)
+	os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(backend, "link-out"))
+	big, _ := os.Create(filepath.Join(backend, "weights.bin"))
+	big.Truncate(1 << 30) // 1 GiB, sparse
+	big.Close()
+	t.Chdir(program)
+	climb, _ := filepath.Rel(backend, filepath.Join(outside, "secret.txt"))
+	for _, c := range []struct {
+		name, context, dockerfile, property, reason string
+	}{
+		{"a context that climbs out", "../..", "", "context", "no Dockerfile in " + root},
+		{"the file system root", "/", "", "context", "a whole file system or home directory"},
+		{"a Dockerfile outside the context", backend, filepath.Join(outside, "secret.txt"), "dockerfile", "is outside the context"},
+		{"a Dockerfile that climbs out", backend, climb, "dockerfile", "is outside the context"},
+	} {
+		resp := check(t, func(m map[string]property.Value) {
+			m["context"] = property.New(c.context)
+			if c.dockerfile != "" {
+				m["dockerfile"] = property.New(c.dockerfile)
+			}
+		})
+		if len(resp.Failures) != 1 || resp.Failures[0].Property != c.property || !strings.Contains(resp.Failures[0].Reason, c.reason) {
+			t.Errorf("%s: %+v", c.name, resp.Failures)
+		}
+	}
+	// A symlink out of the context is hashed as a link, never followed; a
+	// huge file is hashed by streaming it.
+	hashOf := func() (string, map[string]property.Value) {
+		resp := check(t, func(m map[string]property.Value) { m["context"] = property.New(backend) })
+		if len(resp.Failures) > 0 {
+			t.Fatalf("the backend with a link out and a huge file: %+v", resp.Failures)
+		}
+		return resp.Inputs.Get("sourceHash").AsString(), resp.Inputs.Get("sourceFiles").AsMap().AsMap()
+	}
+	before, files := hashOf()
+	if files["link-out"].IsNull() || files["weights.bin"].IsNull() {
+		t.Fatalf("sourceFiles: %v", files)
+	}
+	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("v2, changed outside the context"), 0o644)
+	if after, _ := hashOf(); after != before {
+		t.Fatal("a change outside the context, behind a symlink, changed the source hash")
+	}
+}

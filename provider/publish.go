@@ -139,7 +139,7 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 			c, err := registry.Login(ctx, host)
 			return c.Username, c.Password, err
 		},
-		Progress: func(line string) { log.InfoStatus("build: " + line) },
+		Progress: func(line string) { log.InfoStatus("build: " + registry.Scrub(line)) },
 	}
 	if useCache {
 		opts.Cache = cacheRef

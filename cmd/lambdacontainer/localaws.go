@@ -27,6 +27,11 @@ func serveLocalAWS(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Stacks, "stacks", "", `a JSON file of CloudFormation stacks: [{"name": "orders", "outputs": {"ApiFunction": "orders-api"}}]`)
 	fs.DurationVar(&opts.UpdateDelay, "update-delay", 300*time.Millisecond, "how long Lambda functions stay Pending or InProgress")
 	fs.DurationVar(&opts.IdleTimeout, "idle-timeout", 5*time.Minute, "how long a warm function container waits for an invocation before it stops")
+	fs.Func("allow-actions", "`FILE`: an IAM policy (or one action per line); calls needing any other action are denied, as AWS denies them", func(file string) error {
+		actions, err := localaws.LoadAllowedActions(file)
+		opts.AllowActions = actions
+		return err
+	})
 	var imports []string
 	fs.Func("import", "`LAYOUT=REPOSITORY:TAG`: push the OCI layout's image into the registry at start, to build on offline (repeatable)", func(v string) error {
 		if !strings.Contains(v, "=") {

@@ -82,8 +82,9 @@ func ParseName(s string) (name, host string, err error) {
 type Client struct {
 	api API
 
-	mu    sync.Mutex
-	creds *Credentials
+	mu     sync.Mutex
+	creds  *Credentials
+	minted []string // every secret form of every token minted, for Scrub
 }
 
 // New returns a Client over an ECR API client.
@@ -244,7 +245,22 @@ func (c *Client) Login(ctx context.Context, host string) (Credentials, error) {
 		return Credentials{}, fmt.Errorf("ECR's registry is %s, not %s: the repository and the provider's account or region disagree", creds.Host, host)
 	}
 	c.creds = &creds
+	c.minted = append(c.minted, creds.Password, aws.ToString(d.AuthorizationToken),
+		base64.StdEncoding.EncodeToString([]byte(creds.Username+":"+creds.Password)))
 	return creds, nil
+}
+
+// Scrub replaces every registry credential this client minted with ****,
+// so that an error or a log line that quotes one never shows it.
+func (c *Client) Scrub(s string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, secret := range c.minted {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "****")
+		}
+	}
+	return s
 }
 
 // Invalidate drops the cached token, so the next Login mints a new one (after

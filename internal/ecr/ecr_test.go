@@ -2,6 +2,7 @@ package ecr
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log"
@@ -137,8 +138,13 @@ func TestLoginAndFindTag(t *testing.T) {
 		t.Fatalf("FindTag of a missing tag: %q %v", d, err)
 	}
 	b.c.Invalidate()
-	if fresh, err := b.c.Login(ctx, repo.Host); err != nil || fresh.Password == creds.Password {
+	fresh, err := b.c.Login(ctx, repo.Host)
+	if err != nil || fresh.Password == creds.Password {
 		t.Fatalf("Invalidate then Login did not mint a new token: %v", err)
+	}
+	leak := "denied: Basic " + base64.StdEncoding.EncodeToString([]byte("AWS:"+creds.Password)) + " and " + fresh.Password
+	if got := b.c.Scrub(leak); strings.Contains(got, creds.Password) || strings.Contains(got, fresh.Password) || strings.Count(got, "****") != 2 {
+		t.Fatalf("Scrub(%q) = %q", leak, got)
 	}
 }
 
