@@ -44,6 +44,8 @@ type deployBench struct {
 	// failed says the last deployment failed with a partial state, which
 	// makes the engine update the resource next time, changed or not.
 	failed bool
+	opts   localaws.Options   // to restart localaws on its ports and state
+	bk     *testenv.BuildKit // to kill buildkitd and start it again
 }
 
 func newDeployBench(t *testing.T) *deployBench {
@@ -56,20 +58,23 @@ func newDeployBench(t *testing.T) *deployBench {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := localaws.Start(localaws.Options{UpdateDelay: 150 * time.Millisecond, AllowActions: allow, Log: log.New(io.Discard, "", 0)})
+	opts := localaws.Options{Dir: t.TempDir(), UpdateDelay: 150 * time.Millisecond, AllowActions: allow, Log: log.New(io.Discard, "", 0)}
+	s, err := localaws.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	opts.Addr, opts.RegistryAddr = strings.TrimPrefix(s.Endpoint(), "http://"), s.RegistryHost()
+	bk := testenv.StartBuildkitd(t)
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": s.Endpoint(), "AWS_REGION": s.Region(), "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
 		"AWS_PROFILE": "", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-		"BUILDKIT_HOST": testenv.Buildkitd(t), "XDG_CACHE_HOME": t.TempDir(),
+		"BUILDKIT_HOST": bk.Addr, "XDG_CACHE_HOME": t.TempDir(),
 	} {
 		t.Setenv(k, v)
 	}
 	cfg := aws.Config{Region: s.Region(), BaseEndpoint: aws.String(s.Endpoint()), Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
-	b := &deployBench{t: t, aws: s, srv: server(t), dir: t.TempDir(), lambda: lambda.NewFromConfig(cfg), ecr: awsecr.NewFromConfig(cfg)}
+	b := &deployBench{t: t, aws: s, srv: server(t), dir: t.TempDir(), lambda: lambda.NewFromConfig(cfg), ecr: awsecr.NewFromConfig(cfg), opts: opts, bk: bk}
+	t.Cleanup(func() { b.aws.Close() })
 	if err := b.srv.Configure(p.ConfigureRequest{Args: property.NewMap(nil)}); err != nil {
 		t.Fatal(err)
 	}
@@ -152,22 +157,38 @@ func (b *deployBench) args(edit func(map[string]property.Value)) property.Map {
 	return resp.Inputs
 }
 
+// restartAWS stops localaws and starts it again on the same ports and state,
+// as a crash and a restart would.
+func (b *deployBench) restartAWS() {
+	b.aws.Close()
+	s, err := localaws.Start(b.opts)
+	if err != nil {
+		b.t.Fatalf("restarting localaws: %v", err)
+	}
+	b.aws = s
+}
+
 // up deploys the inputs as the engine would: Create the first time, then
 // Diff and, when something changed, Update. It returns the new state.
 func (b *deployBench) up(inputs property.Map) (property.Map, error) {
+	return b.upWith(b.srv, inputs)
+}
+
+// upWith deploys through the server given (one whose context a test cancels).
+func (b *deployBench) upWith(srv integration.Server, inputs property.Map) (property.Map, error) {
 	if b.state.Len() == 0 {
-		resp, err := b.srv.Create(p.CreateRequest{Urn: urn, Properties: inputs})
+		resp, err := srv.Create(p.CreateRequest{Urn: urn, Properties: inputs})
 		b.record(inputs, resp.Properties, err)
 		return resp.Properties, err
 	}
-	diff, err := b.srv.Diff(p.DiffRequest{Urn: urn, ID: "api", State: b.state, OldInputs: b.inputs, Inputs: inputs})
+	diff, err := srv.Diff(p.DiffRequest{Urn: urn, ID: "api", State: b.state, OldInputs: b.inputs, Inputs: inputs})
 	if err != nil {
 		b.t.Fatal(err)
 	}
 	if !diff.HasChanges && !b.failed {
 		return b.state, nil
 	}
-	resp, err := b.srv.Update(p.UpdateRequest{Urn: urn, ID: "api", State: b.state, OldInputs: b.inputs, Inputs: inputs})
+	resp, err := srv.Update(p.UpdateRequest{Urn: urn, ID: "api", State: b.state, OldInputs: b.inputs, Inputs: inputs})
 	b.record(inputs, resp.Properties, err)
 	return resp.Properties, err
 }

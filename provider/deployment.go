@@ -50,9 +50,7 @@ func deploy(ctx context.Context, cfg *Config, args Args, prev *State) (State, er
 	if err := r.promote(version); err != nil { // ... or move the alias
 		return r.fail("promote", err)
 	}
-	if err := r.prune(); err != nil { // 7. delete what no alias, kept version or $LATEST references
-		return r.fail("prune", err)
-	}
+	r.prune() // 7. delete what no alias, kept version or $LATEST references (a failure only warns: the next deployment prunes)
 	return r.st, nil
 }
 

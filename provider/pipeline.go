@@ -325,8 +325,16 @@ func clipTail(s string, n int) string {
 // prune deletes the published versions beyond the rollback window that no
 // alias routes to (only versions of images this deployment tagged), then
 // releases this function's reference tags from images it no longer uses,
-// deleting the images no function references.
-func (r *run) prune() error {
+// deleting the images no function references. The deployment is done by
+// then, so a failure here only warns; the next deployment prunes again.
+func (r *run) prune() {
+	if err := r.pruneWindow(); err != nil {
+		r.log.Warningf("pruning old versions and images failed, and the next deployment tries again: %v", r.registry.Scrub(err.Error()))
+	}
+	r.log.InfoStatus(fmt.Sprintf("deployed version %s of %s (%s)", r.st.Version, r.fn.Name, r.img.Image.Ref))
+}
+
+func (r *run) pruneWindow() error {
 	keep := 3
 	if r.args.KeepVersions != nil {
 		keep = *r.args.KeepVersions
@@ -360,17 +368,28 @@ func (r *run) prune() error {
 	if len(drop)+len(deleted) > 0 {
 		r.log.Infof("pruned %d version(s) and %d image(s) outside the rollback window of %d", len(drop), len(deleted), keep)
 	}
-	r.log.InfoStatus(fmt.Sprintf("deployed version %s of %s (%s)", r.st.Version, r.fn.Name, r.img.Image.Ref))
 	return nil
 }
 
 // fail ends the deployment after a step failed: before any side effect the
 // error alone (the state stays as it was), after one a partial state.
 func (r *run) fail(step string, err error) (State, error) {
-	if !r.touched {
-		return State{}, fmt.Errorf("%s: %s", step, r.registry.Scrub(err.Error()))
+	msg := err.Error()
+	if r.ctx.Err() != nil { // Pulumi cancelled the update, or its timeout passed
+		msg = fmt.Sprintf("cancelled (%v)", r.ctx.Err())
+		if r.touched {
+			msg += "; the function may already run the new image, but the alias was not moved"
+		}
+		msg += ". Fix: run pulumi up again to finish the deployment"
+	} else if !strings.Contains(msg, "Fix:") && !strings.Contains(msg, "fix:") {
+		if d, ok := diagnose.Explain(msg, diagnose.Facts{Architecture: r.fn.Architecture}); ok {
+			msg += "\n" + d.String()
+		}
 	}
-	return r.failState(step, err.Error(), "")
+	if !r.touched {
+		return State{}, fmt.Errorf("%s: %s", step, r.registry.Scrub(msg))
+	}
+	return r.failState(step, msg, "")
 }
 
 // failState returns the state to record for a failed attempt: the previous

@@ -111,6 +111,16 @@ var catalogue = []Entry{
 		},
 	},
 	{
+		Code: "verify-timeout", Title: "The verification got no answer in time",
+		Match:   regexp.MustCompile(`did not answer within (\S+) \(verify\.timeoutSeconds\)`),
+		Example: "the invocation did not answer within 5s (verify.timeoutSeconds)",
+		explain: func(m []string, f Facts) (string, string) {
+			return fmt.Sprintf("the new version did not answer the verification request within %s", m[1]),
+				"raise verify.timeoutSeconds to cover the cold start (the image is pulled and the code imported on the first request), " +
+					"or find what the handler waits on; the function's own timeout applies too"
+		},
+	},
+	{
 		Code: "timeout", Title: "The invocation timed out",
 		Match:   regexp.MustCompile(`Task timed out after ([0-9.]+) seconds`),
 		Example: "2026-12-04T10:00:03.000Z 1 Task timed out after 3.00 seconds",
@@ -202,6 +212,33 @@ var catalogue = []Entry{
 		explain: func(m []string, f Facts) (string, string) {
 			return "Lambda cannot read the image from ECR: the repository is in another account or region, or its policy or KMS key denies Lambda",
 				"keep the repository in the function's account and region, or grant lambda.amazonaws.com ecr:BatchGetImage and ecr:GetDownloadUrlForLayer in the repository policy"
+		},
+	},
+	{
+		Code: "access-denied", Title: "The provider's credentials lack an IAM action",
+		Match:   regexp.MustCompile(`not authorized to perform: ([a-z0-9-]+:[A-Za-z0-9]+)`),
+		Example: "AccessDeniedException: User: arn:aws:iam::123456789012:user/ci is not authorized to perform: lambda:PublishVersion on resource: arn:aws:lambda:us-east-1:123456789012:function:api",
+		explain: func(m []string, f Facts) (string, string) {
+			return fmt.Sprintf("the credentials the provider runs with may not call %s", m[1]),
+				fmt.Sprintf("grant %s to them; docs/iam-policy.json lists every action a deployment needs", m[1])
+		},
+	},
+	{
+		Code: "aws-unavailable", Title: "AWS kept failing a call through every retry",
+		Match:   regexp.MustCompile(`exceeded maximum number of attempts|retry quota exceeded`),
+		Example: "operation error Lambda: UpdateAlias, exceeded maximum number of attempts, 12, https response error StatusCode: 500, ServiceException",
+		explain: func(m []string, f Facts) (string, string) {
+			return "AWS answered the call with throttling or server errors on every retry",
+				"run pulumi up again: the deployment resumes from the state it recorded; if it persists, check the service's health and the account's API limits"
+		},
+	},
+	{
+		Code: "buildkit-lost", Title: "The connection to BuildKit was lost mid-build",
+		Match:   regexp.MustCompile(`error reading from server|transport is closing|connection reset by peer|code = Unavailable`),
+		Example: "build failed: rpc error: code = Unavailable desc = error reading from server: EOF",
+		explain: func(m []string, f Facts) (string, string) {
+			return "buildkitd went away during the build: it exited, was restarted, or its host ran out of memory",
+				"check that buildkitd is running (its log says why it stopped), then run pulumi up again; what it built is cached"
 		},
 	},
 	{

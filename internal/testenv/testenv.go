@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func Tool(t testing.TB, name string) string {
 // Buildkitd starts a buildkitd of its own and returns its address (unix://...).
 func Buildkitd(t testing.TB) string {
 	t.Helper()
-	return buildkitd(t, nil)
+	return StartBuildkitd(t).Addr
 }
 
 // BuildkitdTLS starts a buildkitd on a loopback TCP port that demands mTLS
@@ -46,15 +47,45 @@ func BuildkitdTLS(t testing.TB, dir string) string {
 	}
 	addr := "tcp://" + ln.Addr().String()
 	ln.Close()
-	return buildkitd(t, []string{"--addr", addr, "--tlscacert", filepath.Join(dir, "ca.pem"),
+	b := newBuildkitd(t, []string{"--addr", addr, "--tlscacert", filepath.Join(dir, "ca.pem"),
 		"--tlscert", filepath.Join(dir, "server.pem"), "--tlskey", filepath.Join(dir, "server-key.pem")}, "--tlsdir", dir)
+	return b.Addr
 }
 
-// buildkitd runs one buildkitd, on a unix socket unless listen says where,
-// and waits until buildctl (with ctlArgs) gets an answer.
-func buildkitd(t testing.TB, listen []string, ctlArgs ...string) string {
+// BuildKit is a buildkitd a test can kill and start again (on the same
+// address and root), to prove what survives a builder that dies.
+type BuildKit struct {
+	Addr    string
+	t       testing.TB
+	args    []string
+	ctlArgs []string
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	done    chan struct{}
+	logs    lockedBuffer
+}
+
+// lockedBuffer collects a daemon's output while tests read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// StartBuildkitd starts a buildkitd on a unix socket of its own.
+func StartBuildkitd(t testing.TB) *BuildKit {
 	t.Helper()
-	bin := Tool(t, "buildkitd")
+	return newBuildkitd(t, nil)
+}
+
+func newBuildkitd(t testing.TB, listen []string, ctlArgs ...string) *BuildKit {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatalf("buildkitd needs root here: run the tests as root (CI does)")
 	}
@@ -62,46 +93,72 @@ func buildkitd(t testing.TB, listen []string, ctlArgs ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := "unix://" + filepath.Join(dir, "buildkitd.sock")
-	args := []string{"--root", filepath.Join(dir, "root"), "--addr", addr}
+	b := &BuildKit{t: t, ctlArgs: ctlArgs, Addr: "unix://" + filepath.Join(dir, "buildkitd.sock")}
+	b.args = []string{"--root", filepath.Join(dir, "root"), "--addr", b.Addr}
 	if listen != nil {
-		addr, args = listen[1], append([]string{"--root", filepath.Join(dir, "root")}, listen...)
+		b.Addr, b.args = listen[1], append([]string{"--root", filepath.Join(dir, "root")}, listen...)
 	}
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
+		b.stop(syscall.SIGTERM)
 		os.RemoveAll(dir)
 	})
+	b.Start()
+	return b
+}
+
+// Start starts the daemon (again) and waits until buildctl gets an answer.
+func (b *BuildKit) Start() {
+	b.t.Helper()
+	b.mu.Lock()
+	b.cmd = exec.Command(Tool(b.t, "buildkitd"), b.args...)
+	b.cmd.Stdout, b.cmd.Stderr = &b.logs, &b.logs
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := b.cmd.Start(); err != nil {
+		b.mu.Unlock()
+		b.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	b.done = done
+	go func(cmd *exec.Cmd) { cmd.Wait(); close(done) }(b.cmd)
+	b.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for {
-		ctl := append([]string{"--addr", addr}, ctlArgs...)
-		if out, err := exec.CommandContext(ctx, Tool(t, "buildctl"), append(ctl, "debug", "workers")...).CombinedOutput(); err == nil {
-			return addr
+		ctl := append([]string{"--addr", b.Addr}, b.ctlArgs...)
+		if out, err := exec.CommandContext(ctx, Tool(b.t, "buildctl"), append(ctl, "debug", "workers")...).CombinedOutput(); err == nil {
+			return
 		} else if ctx.Err() != nil {
-			t.Fatalf("buildkitd did not become ready: %v\n%s\nbuildkitd log:\n%s", err, out, logs.String())
+			b.t.Fatalf("buildkitd did not become ready: %v\n%s\nbuildkitd log:\n%s", err, out, b.Logs())
 		}
 		select {
 		case <-done:
-			t.Fatalf("buildkitd exited:\n%s", logs.String())
+			b.t.Fatalf("buildkitd exited:\n%s", b.Logs())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
+
+// Kill kills the daemon at once (SIGKILL), as a crash or an OOM kill would.
+func (b *BuildKit) Kill() { b.stop(syscall.SIGKILL) }
+
+func (b *BuildKit) stop(sig syscall.Signal) {
+	b.mu.Lock()
+	cmd, done := b.cmd, b.done
+	b.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(sig)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+// Logs is what the daemon wrote so far.
+func (b *BuildKit) Logs() string { return b.logs.String() }
 
 // AWSCLI returns Debian's AWS CLI v2 (/usr/bin/aws), whatever else PATH has.
 func AWSCLI(t testing.TB) string {
