@@ -25,10 +25,12 @@ import (
 // localStack is what a real deployment needs here: a localaws, a buildkitd
 // and the stand-in Lambda Python base image in localaws's registry.
 type localStack struct {
-	aws  *localaws.Server
-	dir  string   // localaws's state
-	env  []string // for the Pulumi CLI and, through it, the provider
-	base string   // BASE_IMAGE
+	aws   *localaws.Server
+	dir   string   // localaws's state
+	env   []string // for the Pulumi CLI and, through it, the provider
+	base  string   // BASE_IMAGE
+	bk    *testenv.BuildKit
+	cache string // the provider's cache directory (XDG_CACHE_HOME)
 }
 
 func newLocalStack(t *testing.T) *localStack {
@@ -56,11 +58,12 @@ func newLocalStack(t *testing.T) *localStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &localStack{aws: s, dir: dir, base: base, env: []string{
+	ls := &localStack{aws: s, dir: dir, base: base, bk: testenv.StartBuildkitd(t), cache: t.TempDir()}
+	ls.env = []string{
 		"AWS_ENDPOINT_URL=" + s.Endpoint(), "AWS_REGION=" + s.Region(), "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "BUILDKIT_HOST=" + testenv.Buildkitd(t),
-		"XDG_CACHE_HOME=" + t.TempDir(),
-	}}
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "BUILDKIT_HOST=" + ls.bk.Addr, "XDG_CACHE_HOME=" + ls.cache,
+	}
+	return ls
 }
 
 func (ls *localStack) lambda() *lambda.Client {
