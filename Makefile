@@ -3,7 +3,7 @@ SHELL := /bin/bash
 TOOLS_PATH = $(shell scripts/bootstrap.sh --path)
 WITH_TOOLS = PATH="$(TOOLS_PATH):$$PATH" LAMBDACONTAINER_PYTHON_BASE="$(shell scripts/bootstrap.sh --python-base)/layout"
 
-.PHONY: demo test tools build schema sdks vet bench-hash fuzz
+.PHONY: demo test tools build schema sdks vet bench bench-hash fuzz
 
 demo:
 	scripts/demo.sh
@@ -13,7 +13,7 @@ demo:
 test: tools
 	go vet ./...
 	$(WITH_TOOLS) go test -count=1 ./...
-	$(WITH_TOOLS) go test -race -count=1 -run 'Concurrent' ./provider/ ./localaws/
+	$(WITH_TOOLS) go test -race -count=1 ./provider/ ./localaws/
 	$(MAKE) fuzz
 
 # Each fuzzer for FUZZTIME; their regressions stay in testdata/fuzz.
@@ -45,6 +45,11 @@ vet:
 	cd sdk/go && go vet ./...
 	cd examples/python-fastapi/go && go vet ./...
 	cd tests/gosdk && go vet ./...
+
+# The deploy loop against the raw tools, and source hashing against b3sum,
+# each in the same run; both write their tables into docs/benchmarks.md.
+bench: bench-hash
+	$(WITH_TOOLS) go run ./tests/bench -runs 5
 
 # Source hashing against b3sum in the same run; writes docs/benchmarks.md.
 bench-hash: tools

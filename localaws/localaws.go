@@ -154,6 +154,7 @@ func (s *Server) Close() error {
 	defer cancel()
 	s.lambda.runtime.Close()
 	err := errors.Join(s.api.Shutdown(ctx), s.registry.Shutdown(ctx))
+	s.logs.close()
 	if s.tempDir != "" {
 		os.RemoveAll(s.tempDir)
 	}

@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -19,7 +20,18 @@ type logsService struct {
 	account string
 	region  string
 	groups  map[string]*logGroup
-	store   store
+	store   store    // the snapshot
+	journal *journal // the changes since
+}
+
+// logChange is one journaled change: a group or stream created, a group
+// deleted, or events appended (creating the group and stream as needed).
+type logChange struct {
+	Op     string     `json:"op"` // group, delete, stream, events
+	Group  string     `json:"group"`
+	Stream string     `json:"stream,omitempty"`
+	Time   int64      `json:"time,omitempty"`
+	Events []logEvent `json:"events,omitempty"`
 }
 
 type logGroup struct {
@@ -39,8 +51,72 @@ type logEvent struct {
 }
 
 func newLogs(opts Options) (*logsService, error) {
-	l := &logsService{account: opts.Account, region: opts.Region, groups: map[string]*logGroup{}, store: newStore(opts.Dir, "logs")}
-	return l, l.store.load(&l.groups)
+	l := &logsService{account: opts.Account, region: opts.Region, groups: map[string]*logGroup{},
+		store: newStore(opts.Dir, "logs"), journal: newJournal(opts.Dir, "logs")}
+	if err := l.store.load(&l.groups); err != nil {
+		return nil, err
+	}
+	err := l.journal.replay(func(raw json.RawMessage) error {
+		var c logChange
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return err
+		}
+		l.apply(c)
+		return nil
+	})
+	if err == nil {
+		err = l.compact()
+	}
+	return l, err
+}
+
+// apply makes a change to the groups; the caller holds l.mu (or owns l).
+func (l *logsService) apply(c logChange) {
+	g := l.groups[c.Group]
+	if g == nil && c.Op != "delete" {
+		g = &logGroup{Created: c.Time, Streams: map[string]*logStream{}}
+		l.groups[c.Group] = g
+	}
+	switch c.Op {
+	case "delete":
+		delete(l.groups, c.Group)
+	case "stream", "events":
+		s := g.Streams[c.Stream]
+		if s == nil {
+			s = &logStream{Created: c.Time}
+			g.Streams[c.Stream] = s
+		}
+		late := len(s.Events) > 0 && len(c.Events) > 0 && c.Events[0].Timestamp < s.Events[len(s.Events)-1].Timestamp
+		s.Events = append(s.Events, c.Events...)
+		if late { // events older than the stream's last: keep it in time order
+			sort.SliceStable(s.Events, func(i, j int) bool { return s.Events[i].Timestamp < s.Events[j].Timestamp })
+		}
+	}
+}
+
+// change applies a change and journals it.
+func (l *logsService) change(c logChange) error {
+	if c.Time == 0 {
+		c.Time = nowMs()
+	}
+	l.apply(c)
+	return l.journal.append(c)
+}
+
+// compact writes the groups as the snapshot and empties the journal.
+func (l *logsService) compact() error {
+	if err := l.store.save(l.groups); err != nil {
+		return err
+	}
+	return l.journal.reset()
+}
+
+// close folds the journal into the snapshot.
+func (l *logsService) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.compact()
+	l.journal.close()
 }
 
 func nowMs() int64 { return time.Now().UnixMilli() }
@@ -53,23 +129,13 @@ func (l *logsService) groupArn(name string) string {
 func (l *logsService) Append(group, stream string, events ...logEvent) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	g := l.groups[group]
-	if g == nil {
-		g = &logGroup{Created: nowMs(), Streams: map[string]*logStream{}}
-		l.groups[group] = g
-	}
-	s := g.Streams[stream]
-	if s == nil {
-		s = &logStream{Created: nowMs()}
-		g.Streams[stream] = s
-	}
-	for _, e := range events {
-		if e.Ingestion == 0 {
-			e.Ingestion = nowMs()
+	now := nowMs()
+	for i := range events {
+		if events[i].Ingestion == 0 {
+			events[i].Ingestion = now
 		}
-		s.Events = append(s.Events, e)
 	}
-	l.store.save(l.groups)
+	l.change(logChange{Op: "events", Group: group, Stream: stream, Events: events})
 }
 
 func (l *logsService) group(name string) (*logGroup, error) {
@@ -126,13 +192,11 @@ func (l *logsService) serve(w http.ResponseWriter, r *http.Request, op string) {
 		} else if in.LogGroupName == "" {
 			err = badRequest("InvalidParameterException", "logGroupName is required")
 		} else {
-			l.groups[in.LogGroupName] = &logGroup{Created: nowMs(), Streams: map[string]*logStream{}}
-			err = l.store.save(l.groups)
+			err = l.change(logChange{Op: "group", Group: in.LogGroupName})
 		}
 	case "DeleteLogGroup":
 		if _, err = l.group(in.LogGroupName); err == nil {
-			delete(l.groups, in.LogGroupName)
-			err = l.store.save(l.groups)
+			err = l.change(logChange{Op: "delete", Group: in.LogGroupName})
 		}
 	case "DescribeLogGroups":
 		out, err = l.describeGroups(in.LogGroupNamePrefix, in.Limit, in.NextToken)
@@ -142,8 +206,7 @@ func (l *logsService) serve(w http.ResponseWriter, r *http.Request, op string) {
 			if _, ok := g.Streams[in.LogStreamName]; ok {
 				err = badRequest("ResourceAlreadyExistsException", "The specified log stream already exists")
 			} else {
-				g.Streams[in.LogStreamName] = &logStream{Created: nowMs()}
-				err = l.store.save(l.groups)
+				err = l.change(logChange{Op: "stream", Group: in.LogGroupName, Stream: in.LogStreamName})
 			}
 		}
 	case "DescribeLogStreams":
@@ -240,9 +303,8 @@ func (l *logsService) putEvents(group, stream string, events []logEvent) (any, e
 		}
 		events[i].Ingestion = nowMs()
 	}
-	s.Events = append(s.Events, events...)
-	sort.SliceStable(s.Events, func(i, j int) bool { return s.Events[i].Timestamp < s.Events[j].Timestamp })
-	return map[string]any{"nextSequenceToken": strconv.Itoa(len(s.Events))}, l.store.save(l.groups)
+	err = l.change(logChange{Op: "events", Group: group, Stream: stream, Events: events})
+	return map[string]any{"nextSequenceToken": strconv.Itoa(len(s.Events))}, err
 }
 
 func eventOut(e logEvent) map[string]any {

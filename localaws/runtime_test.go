@@ -28,7 +28,7 @@ import (
 )
 
 // fileLayer is a layer holding files (path: content).
-func fileLayer(t *testing.T, files map[string]string) v1.Layer {
+func fileLayer(t testing.TB, files map[string]string) v1.Layer {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)

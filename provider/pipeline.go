@@ -38,6 +38,13 @@ type run struct {
 	st       State
 	touched  bool // a side effect happened: failures return a partial state
 	findings []analyze.Finding
+	started  time.Time
+	timings  []string // "step 0.4 s", for the summary line
+}
+
+// took records how long a step took: defer r.took("roll", time.Now()).
+func (r *run) took(step string, since time.Time) {
+	r.timings = append(r.timings, fmt.Sprintf("%s %.1f s", step, time.Since(since).Seconds()))
 }
 
 // start connects to AWS, finds the function (or learns that it must create
@@ -47,7 +54,7 @@ func start(ctx context.Context, cfg *Config, args Args, prev *State) (*run, erro
 	if err != nil {
 		return nil, err
 	}
-	r := &run{ctx: ctx, log: p.GetLogger(ctx), cfg: cfg, args: args, prev: prev, aws: clients, registry: ecr.New(clients.ecr)}
+	r := &run{ctx: ctx, log: p.GetLogger(ctx), cfg: cfg, args: args, prev: prev, aws: clients, registry: ecr.New(clients.ecr), started: time.Now()}
 	r.lambda = &rollout.Client{API: clients.lambda, Progress: r.log.InfoStatus}
 	if prev != nil {
 		r.st = *prev
@@ -97,6 +104,7 @@ func settingsArch(s *FunctionSettings) string {
 // analyze runs the preflight analysis again, now that the function's
 // environment is known, and records the findings.
 func (r *run) analyze() error {
+	defer r.took("analyze", time.Now())
 	r.log.InfoStatus("analyze: checking the Python source and the Dockerfile")
 	tree, err := source.Hash(r.ctx, source.Options{Context: r.args.Context, Dockerfile: deref(r.args.Dockerfile), Triggers: r.args.Triggers})
 	if err != nil {
@@ -135,6 +143,7 @@ func optional[T comparable](v T) *T {
 // publish builds and pushes the image (unless its content tag is in ECR),
 // proves that Lambda accepts it, and tags it as used by the function.
 func (r *run) publish() (published, error) {
+	defer r.took("build and push", time.Now())
 	img, err := publish(r.ctx, r.cfg, r.registry, r.args, r.fn.Architecture, r.before.ResolvedImageURI)
 	if err != nil {
 		return published{}, err
@@ -157,6 +166,7 @@ func (r *run) publish() (published, error) {
 // when this resource owns it), waits until the update settles, and publishes
 // a version.
 func (r *run) roll(img published) (string, error) {
+	defer r.took("roll", time.Now())
 	var err error
 	r.touched = true
 	if r.fn.Arn == "" {
@@ -200,6 +210,7 @@ func (r *run) explain(err error) error {
 
 // verify invokes the new version and checks it, recording what it saw.
 func (r *run) verify(version string) (bool, error) {
+	defer r.took("verify", time.Now())
 	c := verify.Check{Timeout: time.Minute, LogWindow: 10 * time.Second, FailOnLogErrors: true}
 	if v := r.args.Verify; v != nil {
 		if v.HTTP != nil {
@@ -243,6 +254,7 @@ func (r *run) verify(version string) (bool, error) {
 
 // promote moves the alias to the verified version and records the deployment.
 func (r *run) promote(version string) error {
+	defer r.took("promote", time.Now())
 	r.st.PreviousVersion, r.st.PreviousImageURI = nil, nil
 	if r.prev != nil && r.prev.Version != "" && r.prev.Version != version {
 		r.st.PreviousVersion = &r.prev.Version
@@ -328,10 +340,13 @@ func clipTail(s string, n int) string {
 // deleting the images no function references. The deployment is done by
 // then, so a failure here only warns; the next deployment prunes again.
 func (r *run) prune() {
+	start := time.Now()
 	if err := r.pruneWindow(); err != nil {
 		r.log.Warningf("pruning old versions and images failed, and the next deployment tries again: %v", r.registry.Scrub(err.Error()))
 	}
+	r.took("prune", start)
 	r.log.InfoStatus(fmt.Sprintf("deployed version %s of %s (%s)", r.st.Version, r.fn.Name, r.img.Image.Ref))
+	r.log.Infof("deployed version %s of %s in %.1f s: %s", r.st.Version, r.fn.Name, time.Since(r.started).Seconds(), strings.Join(r.timings, ", "))
 }
 
 func (r *run) pruneWindow() error {

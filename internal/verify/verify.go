@@ -286,14 +286,14 @@ var errorLine = regexp.MustCompile(`\[ERROR\]|Traceback \(most recent call last\
 func IsErrorLine(line string) bool { return errorLine.MatchString(line) }
 
 // scanLogs reads the version's log events since start, until the
-// invocation's REPORT line has arrived (and a last read after it), or the
-// window is over, and returns the error lines.
+// invocation's REPORT line has arrived (CloudWatch Logs takes a while to
+// ingest them) or the window is over, and returns the error lines.
 func scanLogs(ctx context.Context, api LogReader, group, version, requestID string, start time.Time, window time.Duration) ([]string, Report, error) {
 	deadline := time.Now().Add(window)
 	var errs []string
 	var report Report
 	seen := map[string]bool{}
-	for pass := 0; ; pass++ {
+	for {
 		var token *string
 		for {
 			out, err := api.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: &group,
@@ -322,17 +322,13 @@ func scanLogs(ctx context.Context, api LogReader, group, version, requestID stri
 				break
 			}
 		}
-		if (report.Found && pass > 0) || time.Now().After(deadline) {
+		if report.Found || time.Now().After(deadline) { // the invocation's lines are all in once its REPORT is
 			return errs, report, nil
-		}
-		wait := 500 * time.Millisecond
-		if report.Found {
-			wait = 250 * time.Millisecond // one more read, for errors logged after the response
 		}
 		select {
 		case <-ctx.Done():
 			return errs, report, ctx.Err()
-		case <-time.After(min(wait, time.Until(deadline))):
+		case <-time.After(min(500*time.Millisecond, time.Until(deadline))):
 		}
 	}
 }

@@ -1,7 +1,10 @@
 package verify
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +86,29 @@ func TestJudge(t *testing.T) {
 		if (c.fail == "") != r.Passed() || !strings.Contains(r.Failure, c.fail) {
 			t.Errorf("%s: failure %q, want %q", c.payload, r.Failure, c.fail)
 		}
+	}
+}
+
+func TestGetURL(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" {
+			w.Write([]byte("ok"))
+			return
+		}
+		http.Error(w, "nope", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	for url, want := range map[string]string{
+		srv.URL + "/health":  "",
+		srv.URL + "/down":    "answered 503, not 2xx: nope",
+		"http://127.0.0.1:1": "failed",
+	} {
+		if got := getURL(ctx, url, 0); (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("getURL(%s) = %q, want %q", url, got, want)
+		}
+	}
+	if got := getURL(ctx, srv.URL+"/health", 201); !strings.Contains(got, "answered 200, not 201") {
+		t.Errorf("an expected status: %q", got)
 	}
 }
