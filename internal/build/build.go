@@ -55,11 +55,20 @@ type Result struct {
 	Cached   int // steps BuildKit took from its cache
 }
 
-// Epoch is SOURCE_DATE_EPOCH for every build: the timestamps in new layers
-// and the image config are clamped to it, so the same source builds the same
-// digest on any machine. It is one constant rather than something derived
-// from the source, so that a layer whose inputs did not change keeps its
-// bytes (and its digest) when another file changes, and is not pushed again.
+// Epoch is SOURCE_DATE_EPOCH for every build: the image config's times, and
+// with no registry cache to export, every timestamp in the image's layers,
+// are clamped to it, so two cold builds of the same source agree byte for
+// byte whatever the checkout's and the build's times. It is one constant
+// rather than something derived from the source, so that a layer whose
+// inputs did not change keeps its bytes (and its digest) when another file
+// changes.
+//
+// With a registry cache the layers are not rewritten: a runner takes them
+// from the cache (the same blobs, so the same digest), and a rewritten copy
+// of every new layer would otherwise be pushed and stored beside the
+// cache's original, doubling what a change uploads. (The context's file
+// times are left alone: BuildKit's context transfer tells a changed file by
+// its time and size.)
 const Epoch = 1
 
 // Build solves the Dockerfile and pushes the image.
@@ -103,7 +112,7 @@ func (b *Builder) Build(ctx context.Context, o Options) (Result, error) {
 			"compression":       "gzip",
 			"force-compression": "true",
 			"oci-mediatypes":    "false",
-			"rewrite-timestamp": "true",
+			"rewrite-timestamp": strconv.FormatBool(!o.CacheExport),
 		}}},
 	}
 	if o.Cache != "" {

@@ -299,6 +299,17 @@ func TestRegistryCacheServesAFreshBuilder(t *testing.T) {
 	if first.Steps != 3 || second.Steps != 3 || second.Cached != 2 || first.Digest == second.Digest {
 		t.Fatalf("first %+v, second %+v: want 3 steps (FROM is no step), 2 of them from the registry cache the second time", first, second)
 	}
+	// A third runner, the same source, new file times: every layer comes
+	// from the cache, so the image is the same one, digest and all.
+	os.Chtimes(filepath.Join(dir, "app.py"), time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+	o.Push = []string{e.repo.URI + ":v3"}
+	third, err := builder(t).Build(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Digest != second.Digest || third.Cached != 3 {
+		t.Fatalf("a fresh runner built %s (%d of 3 steps cached), not the cached %s", third.Digest, third.Cached, second.Digest)
+	}
 }
 
 // TestImagesAreOnesLambdaAccepts builds a Python image on the stand-in base
