@@ -11,6 +11,8 @@ demo:
 # Bootstraps the tools (seconds when cached), then runs every test layer,
 # the concurrency tests again under the race detector, and the fuzzers briefly.
 test: tools
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt -w these files: $$unformatted"; exit 1; fi
 	go vet ./...
 	$(WITH_TOOLS) go test -count=1 ./...
 	$(WITH_TOOLS) go test -race -count=1 ./provider/ ./localaws/

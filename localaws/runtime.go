@@ -20,12 +20,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sys/unix"
 )
 
 // runtime runs function images the way Lambda does: each container runs an
@@ -90,7 +92,7 @@ type container struct {
 	next            chan *invocation
 	exited          chan struct{}
 	exitErr         error
-	stderr          bytes.Buffer // runc's own messages, for start failures
+	out             output
 	initDone        chan struct{}
 	initOnce        sync.Once
 	initErr         []byte // the runtime's /init/error payload
@@ -140,11 +142,15 @@ func (r *runtime) Invoke(fn funcConfig, payload []byte) (out outcome, tail strin
 		alive = false // an init error leaves no runtime to reuse
 	}
 	duration := time.Since(start)
+	c.out.drain() // what the function printed comes before END
 	c.log("END RequestId: " + inv.id)
 	report := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB",
 		inv.id, ms(duration), int(math.Ceil(ms(duration))), fn.MemorySize, c.maxMemoryMB())
 	if cold {
-		report += fmt.Sprintf("\tInit Duration: %.2f ms", ms(c.initDuration))
+		c.mu.Lock()
+		initDuration := c.initDuration
+		c.mu.Unlock()
+		report += fmt.Sprintf("\tInit Duration: %.2f ms", ms(initDuration))
 	}
 	c.log(report)
 	c.mu.Lock()
@@ -173,7 +179,8 @@ func (c *container) exitOutcome(inv *invocation) outcome {
 	}
 	reason := "Runtime exited with error: " + exitText(c.exitErr)
 	errType := "Runtime.ExitError"
-	if strings.Contains(c.stderr.String(), "exec format error") {
+	c.out.drain()
+	if strings.Contains(c.out.String(), "exec format error") {
 		reason, errType = "fork/exec "+c.args[0]+": exec format error", "Runtime.InvalidEntrypoint"
 	}
 	msg := fmt.Sprintf("RequestId: %s Error: %s", inv.id, reason)
@@ -365,10 +372,17 @@ func (r *runtime) start(fn funcConfig, key string) (*container, error) {
 		return nil, err
 	}
 	c.cmd = r.runc("run", "--bundle", bundle, id)
-	stdout, _ := c.cmd.StdoutPipe()
-	c.cmd.Stderr = io.MultiWriter(&c.stderr, lineWriter(c))
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		c.api.Close()
+		return nil, err
+	}
+	c.cmd.Stdout, c.cmd.Stderr = pw, pw // one stream, as Lambda logs them
 	c.started = time.Now()
-	if err := c.cmd.Start(); err != nil {
+	err = c.cmd.Start()
+	pw.Close()
+	if err != nil {
+		pr.Close()
 		c.api.Close()
 		os.RemoveAll(bundle)
 		return nil, err
@@ -376,13 +390,8 @@ func (r *runtime) start(fn funcConfig, key string) (*container, error) {
 	r.mu.Lock()
 	r.all[c] = true
 	r.mu.Unlock()
-	go func() {
-		s := bufio.NewScanner(stdout)
-		s.Buffer(make([]byte, 64<<10), 1<<20)
-		for s.Scan() {
-			c.log(strings.ReplaceAll(s.Text(), "\r", "\n"))
-		}
-	}()
+	c.out.r, c.out.fd = pr, int(pr.Fd()) // Fd before reading: it makes the pipe blocking
+	go c.out.run(c.log)
 	go func() {
 		c.exitErr = c.cmd.Wait()
 		close(c.exited)
@@ -390,16 +399,66 @@ func (r *runtime) start(fn funcConfig, key string) (*container, error) {
 	return c, nil
 }
 
-// lineWriter sends what runc's process writes to stderr to the logs too.
-func lineWriter(c *container) io.Writer {
-	pr, pw := io.Pipe()
-	go func() {
-		s := bufio.NewScanner(pr)
-		for s.Scan() {
-			c.log(strings.ReplaceAll(s.Text(), "\r", "\n"))
+// output is a container's stdout and stderr, one pipe read line by line
+// into its log stream. It counts what it read and what it logged, so that
+// drain can wait for every line written before a response to be logged
+// before the END line, as Lambda orders them.
+type output struct {
+	r            *os.File
+	fd           int
+	read, logged atomic.Int64
+	done         atomic.Bool // the pipe is closed: nothing more to wait for
+	mu           sync.Mutex
+	text         bytes.Buffer // the first 64 KiB, for runc's own start failures
+}
+
+func (o *output) Read(p []byte) (int, error) {
+	n, err := o.r.Read(p)
+	o.read.Add(int64(n))
+	return n, err
+}
+
+func (o *output) run(log func(string)) {
+	defer o.r.Close()
+	defer o.done.Store(true)
+	s := bufio.NewScanner(o)
+	s.Buffer(make([]byte, 64<<10), 1<<20)
+	var advance int // bytes the line took in the pipe, its line ending included
+	s.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		n, tok, err := bufio.ScanLines(data, atEOF)
+		if tok != nil {
+			advance = n
 		}
-	}()
-	return pw
+		return n, tok, err
+	})
+	for s.Scan() {
+		line := s.Text()
+		o.mu.Lock()
+		if o.text.Len() < 64<<10 {
+			o.text.WriteString(line + "\n")
+		}
+		o.mu.Unlock()
+		log(strings.ReplaceAll(line, "\r", "\n"))
+		o.logged.Add(int64(advance))
+	}
+}
+
+// drain waits (briefly) until the pipe is empty and every complete line read
+// from it is logged.
+func (o *output) drain() {
+	for deadline := time.Now().Add(100 * time.Millisecond); !o.done.Load() && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		n, err := unix.IoctlGetInt(o.fd, unix.TIOCINQ) // FIONREAD: bytes in the pipe
+		if err != nil || n == 0 && o.read.Load() == o.logged.Load() {
+			return
+		}
+	}
+}
+
+// String is what the container wrote first.
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.text.String()
 }
 
 // env is the container's environment: the image's, the function's, and Lambda's own variables.
@@ -468,7 +527,12 @@ func (c *container) serveRuntimeAPI(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	switch {
 	case r.Method == http.MethodGet && p == "/invocation/next":
-		c.initOnce.Do(func() { c.initDuration = time.Since(c.started); close(c.initDone) })
+		c.initOnce.Do(func() {
+			c.mu.Lock()
+			c.initDuration = time.Since(c.started)
+			c.mu.Unlock()
+			close(c.initDone)
+		})
 		select {
 		case inv := <-c.next:
 			h := w.Header()

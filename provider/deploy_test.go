@@ -44,7 +44,7 @@ type deployBench struct {
 	// failed says the last deployment failed with a partial state, which
 	// makes the engine update the resource next time, changed or not.
 	failed bool
-	opts   localaws.Options   // to restart localaws on its ports and state
+	opts   localaws.Options  // to restart localaws on its ports and state
 	bk     *testenv.BuildKit // to kill buildkitd and start it again
 }
 
