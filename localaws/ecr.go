@@ -2,7 +2,9 @@ package localaws
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -161,6 +163,11 @@ func (e *ecrService) serve(w http.ResponseWriter, r *http.Request, op string) {
 		Tags                []resourceTag `json:"tags"`
 		AcceptedMediaTypes  []string      `json:"acceptedMediaTypes"`
 		ResourceArn         string        `json:"resourceArn"`
+		// PutImage
+		ImageManifest          string `json:"imageManifest"`
+		ImageManifestMediaType string `json:"imageManifestMediaType"`
+		ImageTag               string `json:"imageTag"`
+		ImageDigest            string `json:"imageDigest"`
 	}
 	if err := decodeJSON(body, &in); err != nil {
 		writeJSON11(w, nil, err)
@@ -194,6 +201,8 @@ func (e *ecrService) serve(w http.ResponseWriter, r *http.Request, op string) {
 		out, err = e.batchGetImage(in.RepositoryName, in.ImageIDs)
 	case "BatchDeleteImage":
 		out, err = e.batchDeleteImage(in.RepositoryName, in.ImageIDs)
+	case "PutImage":
+		out, err = e.putImage(in.RepositoryName, in.ImageManifest, in.ImageManifestMediaType, in.ImageTag, in.ImageDigest)
 	case "PutImageTagMutability":
 		out, err = e.putImageTagMutability(in.RepositoryName, in.ImageTagMutability, in.Exclusions)
 	case "PutLifecyclePolicy", "GetLifecyclePolicy", "DeleteLifecyclePolicy":
@@ -520,6 +529,42 @@ func (e *ecrService) deleteImage(r *ecrRepo, digest string) {
 	}
 	e.registryDelete(r.Name, digest)
 	delete(r.Images, digest)
+}
+
+// putImage stores a manifest whose blobs the repository has, under a tag:
+// how ECR tags an image without pushing it again.
+func (e *ecrService) putImage(name, manifest, mediaType, tag, digest string) (any, error) {
+	r, err := e.repo(name)
+	if err != nil {
+		return nil, err
+	}
+	if manifest == "" {
+		return nil, badRequest("InvalidParameterException", "Invalid parameter at 'imageManifest' failed to satisfy constraint: 'Member must not be null'")
+	}
+	sum := sha256.Sum256([]byte(manifest))
+	got := "sha256:" + hex.EncodeToString(sum[:])
+	if digest != "" && digest != got {
+		return nil, badRequest("InvalidParameterException", "Invalid parameter at 'imageDigest': the manifest's digest is %s", got)
+	}
+	ref := tag
+	if ref == "" {
+		ref = got
+	}
+	if holder := r.find(refID(ref)); holder != nil && holder.Digest == got && (tag == "" || slices.Contains(holder.Tags, tag)) {
+		return nil, badRequest("ImageAlreadyExistsException", "Image with digest '%s' and tag '%s' already exists in the repository with name '%s' in registry with id '%s'", got, tag, name, e.account)
+	}
+	if holder := r.find(imageID{ImageTag: tag}); tag != "" && holder != nil && holder.Digest != got && r.tagImmutable(tag) {
+		return nil, badRequest("ImageTagAlreadyExistsException", "The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the tag is immutable.", tag, name)
+	}
+	if _, _, merr := e.storeManifest(r, ref, []byte(manifest), mediaType); merr != nil {
+		if merr.code == "MANIFEST_BLOB_UNKNOWN" || merr.code == "BLOB_UNKNOWN" {
+			return nil, badRequest("LayersNotFoundException", "The image manifest references layers the repository does not have: %s", merr.msg)
+		}
+		return nil, badRequest("InvalidParameterException", "Invalid parameter at 'imageManifest': %s", merr.msg)
+	}
+	im := r.Images[got]
+	return map[string]any{"image": map[string]any{"registryId": e.account, "repositoryName": name,
+		"imageId": imageID{ImageDigest: got, ImageTag: tag}, "imageManifest": manifest, "imageManifestMediaType": im.MediaType}}, nil
 }
 
 func (e *ecrService) putImageTagMutability(name, mutability string, exclusions []tagFilter) (any, error) {

@@ -387,3 +387,70 @@ func TestBuildkitdPushesWithAnECRToken(t *testing.T) {
 		t.Fatalf("the pushed build is not recorded: %v %+v", err, out)
 	}
 }
+
+// PutImage tags an image without pushing it again; tag immutability, set by
+// PutImageTagMutability with an exclusion filter, decides which tags may move.
+func TestPutImageAndTagMutabilityExclusions(t *testing.T) {
+	s := start(t, Options{})
+	c := ecr.NewFromConfig(cfg(s))
+	one := pushImage(t, s, "api", "one", "amd64")
+	two := pushImage(t, s, "api", "two", "amd64")
+	if _, err := c.PutImageTagMutability(ctx, &ecr.PutImageTagMutabilityInput{RepositoryName: aws.String("api"),
+		ImageTagMutability:                 ecrtypes.ImageTagMutabilityImmutableWithExclusion,
+		ImageTagMutabilityExclusionFilters: []ecrtypes.ImageTagMutabilityExclusionFilter{{Filter: aws.String("latest*"), FilterType: ecrtypes.ImageTagMutabilityExclusionFilterTypeWildcard}}}); err != nil {
+		t.Fatal(err)
+	}
+	manifest := func(img v1.Image) *string {
+		raw, err := img.RawManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.String(string(raw))
+	}
+	put := func(img v1.Image, tag string) error {
+		_, err := c.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String("api"), ImageManifest: manifest(img), ImageTag: aws.String(tag)})
+		return err
+	}
+	if err := put(one, "release-1"); err != nil {
+		t.Fatalf("PutImage: %v", err)
+	}
+	var exists *ecrtypes.ImageAlreadyExistsException
+	if err := put(one, "release-1"); !errors.As(err, &exists) {
+		t.Fatalf("the same tag on the same image again: %v", err)
+	}
+	var taken *ecrtypes.ImageTagAlreadyExistsException
+	if err := put(two, "release-1"); !errors.As(err, &taken) {
+		t.Fatalf("moving an immutable tag: %v", err)
+	}
+	for _, img := range []v1.Image{one, two} { // an excluded tag moves
+		if err := put(img, "latest"); err != nil {
+			t.Fatalf("moving the excluded tag latest: %v", err)
+		}
+	}
+	got, err := c.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String("api"), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("latest")}}})
+	if err != nil || *got.ImageDetails[0].ImageDigest != digestOf(t, two) {
+		t.Fatalf("latest is on %v (%v), want %s", got, err, digestOf(t, two))
+	}
+	ref, _ := name.ParseReference(s.RegistryHost() + "/api:release-1")
+	if _, err := remote.Image(ref, remote.WithAuth(login(t, s))); err != nil {
+		t.Fatalf("a tag added by PutImage must be pullable: %v", err)
+	}
+	var layers *ecrtypes.LayersNotFoundException
+	orphan, _ := random.Image(64, 1)
+	if _, err := c.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String("api"), ImageManifest: manifest(orphan), ImageTag: aws.String("orphan")}); !errors.As(err, &layers) {
+		t.Fatalf("a manifest whose layers were never pushed: %v", err)
+	}
+
+	// The token: base64 "AWS:<password>", 12 hours, and the registry as proxy endpoint.
+	tok, err := c.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := tok.AuthorizationData[0]
+	if left := time.Until(*data.ExpiresAt); left < 11*time.Hour+59*time.Minute || left > 12*time.Hour {
+		t.Fatalf("the token expires in %s, want 12h", left)
+	}
+	if *data.ProxyEndpoint != "http://"+s.RegistryHost() {
+		t.Fatalf("proxyEndpoint %s, want the registry", *data.ProxyEndpoint)
+	}
+}

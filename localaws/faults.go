@@ -13,11 +13,14 @@ import (
 var serviceNames = map[string]string{ecrTarget: "ecr", logsTarget: "logs"}
 
 // Fault is one rule of the fault injection admin API: calls to Service's
-// Operation ("*" for all) wait Latency, then fail with ErrorType and Status,
-// Count times (0: every time) or with Probability. With FailUpdate, a Lambda
-// update (UpdateFunctionCode, UpdateFunctionConfiguration, CreateFunction) is
-// accepted but settles as Failed with that LastUpdateStatusReasonCode and
-// Message as the reason, as when Lambda cannot pull an image after all.
+// Operation ("*" for all) wait Latency, then fail with ErrorType and Status
+// (with no ErrorType, they only wait), Count times (0: every time) or with
+// Probability. With FailUpdate, a Lambda update (UpdateFunctionCode,
+// UpdateFunctionConfiguration, CreateFunction) is accepted but settles as
+// Failed with that LastUpdateStatusReasonCode and Message as the reason, as
+// when Lambda cannot pull an image after all. Fired counts the calls the
+// rule applied to; GET /_localaws/faults lists the rules with it, spent ones
+// included, so a test can prove its fault happened.
 type Fault struct {
 	Service     string  `json:"service"`   // ecr, registry, lambda, logs, sts, cloudformation
 	Operation   string  `json:"operation"` // e.g. UpdateFunctionCode; for the registry, PUT-manifest, PUT-blob, GET-manifest, GET-blob
@@ -28,6 +31,15 @@ type Fault struct {
 	Probability float64 `json:"probability,omitempty"`
 	LatencyMs   int     `json:"latencyMs,omitempty"`
 	FailUpdate  string  `json:"failUpdate,omitempty"`
+	Fired       int     `json:"fired"`
+}
+
+// spent says a counted rule has fired its count.
+func (r *Fault) spent() bool { return r.Count > 0 && r.Fired >= r.Count }
+
+// applies says whether the rule covers a call of service's op.
+func (r *Fault) applies(service, op string) bool {
+	return !r.spent() && strings.EqualFold(r.Service, service) && (r.Operation == "*" || r.Operation == op)
 }
 
 type faults struct {
@@ -97,15 +109,12 @@ func (f *faults) match(service, op string) (time.Duration, *awsError) {
 		return 0, err
 	}
 	var latency time.Duration
-	for i, r := range f.rules {
-		if !strings.EqualFold(r.Service, service) || (r.Operation != "*" && r.Operation != op) {
-			continue
-		}
-		if r.FailUpdate != "" {
-			continue // applied by failedUpdate once the call is accepted
+	for _, r := range f.rules {
+		if r.FailUpdate != "" || !r.applies(service, op) || !fire(r) {
+			continue // a FailUpdate rule applies once the call is accepted (failedUpdate)
 		}
 		latency += time.Duration(r.LatencyMs) * time.Millisecond
-		if r.ErrorType == "" || !f.fire(i) {
+		if r.ErrorType == "" {
 			continue
 		}
 		msg := r.Message
@@ -117,19 +126,24 @@ func (f *faults) match(service, op string) (time.Duration, *awsError) {
 	return latency, nil
 }
 
-// fire decides whether rule i applies to this call, counting it down; the
+// fire decides whether a rule applies to this call, and counts it; the
 // caller holds f.mu.
-func (f *faults) fire(i int) bool {
-	r := f.rules[i]
+func fire(r *Fault) bool {
 	if r.Probability > 0 && rand.Float64() >= r.Probability {
 		return false
 	}
-	if r.Count > 0 {
-		if r.Count--; r.Count == 0 {
-			f.rules = append(f.rules[:i:i], f.rules[i+1:]...)
-		}
-	}
+	r.Fired++
 	return true
+}
+
+func (f *faults) list() []Fault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Fault, len(f.rules))
+	for i, r := range f.rules {
+		out[i] = *r
+	}
+	return out
 }
 
 // failedUpdate returns the reason code and reason an accepted Lambda update
@@ -137,11 +151,11 @@ func (f *faults) fire(i int) bool {
 func (f *faults) failedUpdate(op string) (code, reason string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for i, r := range f.rules {
-		if r.FailUpdate == "" || !strings.EqualFold(r.Service, "lambda") || (r.Operation != "*" && r.Operation != op) {
+	for _, r := range f.rules {
+		if r.FailUpdate == "" || !r.applies("lambda", op) {
 			continue
 		}
-		if f.fire(i) {
+		if fire(r) {
 			reason := r.Message
 			if reason == "" {
 				reason = "injected by localaws"
@@ -167,6 +181,7 @@ func (f *faults) inject(w http.ResponseWriter, service, op string, write func(ht
 // serveAdmin is the admin API:
 //
 //	POST   /_localaws/faults                 add a Fault (JSON body)
+//	GET    /_localaws/faults                 the faults added, with how often each fired
 //	DELETE /_localaws/faults                 remove every fault
 //	POST   /_localaws/registry/expire-tokens expire every registry token now
 //	PUT    /_localaws/stacks/NAME            declare a stack: {"outputs": {...}}
@@ -196,6 +211,8 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		s.faults.add(rule)
 		writeJSON11(w, rule, nil)
+	case path == "/faults" && r.Method == http.MethodGet:
+		writeJSON11(w, s.faults.list(), nil)
 	case path == "/faults" && r.Method == http.MethodDelete:
 		s.faults.clear()
 		writeJSON11(w, nil, nil)

@@ -170,9 +170,15 @@ func (l *lambdaService) settle(f *function) {
 	default:
 		c.LastUpdateStatus, c.UpdateReasonCode, c.UpdateReason = "Successful", "", ""
 	}
-	for i := range f.Versions {
-		if f.Versions[i].State == "Pending" {
-			f.Versions[i].State = "Active"
+	for i := range f.Versions { // versions published with the update settle with it
+		v := &f.Versions[i]
+		if v.State != "Pending" {
+			continue
+		}
+		v.State, v.LastUpdateStatus, v.UpdateReasonCode, v.UpdateReason = "Active", "Successful", "", ""
+		if p.ReasonCode != "" {
+			v.State, v.StateReasonCode, v.StateReason = "Failed", p.ReasonCode, p.Reason
+			v.LastUpdateStatus, v.UpdateReasonCode, v.UpdateReason = "Failed", p.ReasonCode, p.Reason
 		}
 	}
 	f.Pending = nil
@@ -266,7 +272,7 @@ func (l *lambdaService) serve(w http.ResponseWriter, r *http.Request) {
 // invoke runs the function version asked for in a container; the control
 // plane's lock is held only while the version is looked up.
 func (l *lambdaService) invoke(w http.ResponseWriter, r *http.Request, rawName string, payload []byte) {
-	fn, err := l.invocable(rawName, r.URL.Query().Get("Qualifier"))
+	fn, invokedArn, err := l.invocable(rawName, r.URL.Query().Get("Qualifier"))
 	if err != nil {
 		writeREST(w, 0, nil, err)
 		return
@@ -285,7 +291,7 @@ func (l *lambdaService) invoke(w http.ResponseWriter, r *http.Request, rawName s
 		writeREST(w, http.StatusNoContent, nil, nil)
 		return
 	case "Event":
-		go l.runtime.Invoke(fn, payload)
+		go l.runtime.Invoke(fn, invokedArn, payload)
 		w.Header().Set("X-Amz-Executed-Version", fn.Version)
 		writeREST(w, http.StatusAccepted, nil, nil)
 		return
@@ -293,7 +299,7 @@ func (l *lambdaService) invoke(w http.ResponseWriter, r *http.Request, rawName s
 		writeREST(w, 0, nil, badRequest("InvalidParameterValueException", "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun, not %q", typ))
 		return
 	}
-	out, tail, err := l.runtime.Invoke(fn, payload)
+	out, tail, err := l.runtime.Invoke(fn, invokedArn, payload)
 	if err != nil {
 		writeREST(w, 0, nil, err)
 		return
@@ -313,38 +319,53 @@ func (l *lambdaService) invoke(w http.ResponseWriter, r *http.Request, rawName s
 }
 
 // invocable returns a copy of the configuration an invocation runs.
-func (l *lambdaService) invocable(rawName, qualifier string) (funcConfig, error) {
+// The invoked ARN, the one the Runtime API hands the function, is the
+// function's ARN with the qualifier it was invoked by (an alias included).
+func (l *lambdaService) invocable(rawName, qualifier string) (fn funcConfig, invokedArn string, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	name, q, err := resolveName(rawName)
 	if err != nil {
-		return funcConfig{}, err
+		return funcConfig{}, "", err
 	}
 	if qualifier == "" {
 		qualifier = q
 	}
 	f, err := l.function(name)
 	if err != nil {
-		return funcConfig{}, err
+		return funcConfig{}, "", err
 	}
 	c, err := l.qualified(f, qualifier)
 	if err != nil {
-		return funcConfig{}, err
+		return funcConfig{}, "", err
 	}
-	fn := *c
+	fn = *c
+	invokedArn = f.Latest.FunctionArn
+	if qualifier != "" {
+		invokedArn += ":" + qualifier
+	}
+	err = l.runnable(f, &fn)
+	return fn, invokedArn, err
+}
+
+// runnable refuses a version Lambda would not run, and picks the image an
+// update in progress leaves serving.
+func (l *lambdaService) runnable(f *function, fnp *funcConfig) error {
+	fn := *fnp
+	defer func() { *fnp = fn }()
 	switch {
 	case fn.State == "Pending":
-		return fn, errorf(http.StatusConflict, "ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Pending")
+		return errorf(http.StatusConflict, "ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Pending")
 	case fn.State == "Failed":
-		return fn, badRequest("InvalidParameterValueException", "The function is in the Failed state (%s): %s", fn.StateReasonCode, fn.StateReason)
+		return badRequest("InvalidParameterValueException", "The function is in the Failed state (%s): %s", fn.StateReasonCode, fn.StateReason)
 	}
 	if fn.Version == "$LATEST" && f.Pending != nil && f.Pending.Previous.Resolved != "" {
 		fn.Image = f.Pending.Previous // an update in progress: the previous code still serves
 	}
 	if fn.Image.Resolved == "" {
-		return fn, badRequest("InvalidParameterValueException", "The function's image %s could not be resolved", fn.Image.URI)
+		return badRequest("InvalidParameterValueException", "The function's image %s could not be resolved", fn.Image.URI)
 	}
-	return fn, nil
+	return nil
 }
 
 // lambdaOp names the operation a REST call is.

@@ -243,3 +243,76 @@ func TestLambdaStateSurvivesRestart(t *testing.T) {
 		t.Fatalf("Invoke while Pending: %v", err)
 	}
 }
+
+// A version published with an update (Publish: true) settles with it, and a
+// configuration update goes InProgress, then Successful, as Lambda's do.
+func TestPublishWithTheUpdateAndConfigurationUpdates(t *testing.T) {
+	s := start(t, Options{UpdateDelay: 100 * time.Millisecond})
+	c := lambda.NewFromConfig(cfg(s))
+	pushImage(t, s, "api", "v1", "amd64")
+	v2 := pushImage(t, s, "api", "v2", "amd64")
+	uri := s.RegistryHost() + "/api"
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("api"), PackageType: types.PackageTypeImage,
+		Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(uri + ":v1")}}); err != nil {
+		t.Fatal(err)
+	}
+	fn := &lambda.GetFunctionInput{FunctionName: aws.String("api")}
+	fast := func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 50*time.Millisecond
+	}
+	updated := lambda.NewFunctionUpdatedV2Waiter(c, fast)
+	if err := updated.Wait(ctx, fn, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	upd, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("api"), ImageUri: aws.String(uri + "@" + digestOf(t, v2)), Publish: true})
+	if err != nil || upd.LastUpdateStatus != types.LastUpdateStatusInProgress {
+		t.Fatalf("UpdateFunctionCode with Publish: %v %+v", err, upd)
+	}
+	version := &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("api"), Qualifier: aws.String("1")}
+	if v, err := c.GetFunctionConfiguration(ctx, version); err != nil || v.State != types.StatePending {
+		t.Fatalf("the version published with an update is Pending while it settles: %v %+v", err, v)
+	}
+	if err := lambda.NewPublishedVersionActiveWaiter(c, func(o *lambda.PublishedVersionActiveWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 50*time.Millisecond
+	}).
+		Wait(ctx, version, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := c.GetFunctionConfiguration(ctx, version)
+	if v.LastUpdateStatus != types.LastUpdateStatusSuccessful || *v.CodeSha256 != strings.TrimPrefix(digestOf(t, v2), "sha256:") {
+		t.Fatalf("the settled version: %s %s", v.LastUpdateStatus, *v.CodeSha256)
+	}
+
+	// An update that fails takes the version published with it down too.
+	addFault(t, s, `{"service": "lambda", "operation": "UpdateFunctionCode", "failUpdate": "ImageAccessDenied", "count": 1}`)
+	if _, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("api"), ImageUri: aws.String(uri + ":v1"), Publish: true}); err != nil {
+		t.Fatal(err)
+	}
+	var failed *lambda.GetFunctionConfigurationOutput
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if failed, err = c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("api"), Qualifier: aws.String("2")}); err != nil {
+			t.Fatal(err)
+		}
+		if failed.State != types.StatePending {
+			break
+		}
+	}
+	if failed.State != types.StateFailed || failed.LastUpdateStatusReasonCode != types.LastUpdateStatusReasonCodeImageAccessDenied {
+		t.Fatalf("a version published with a failed update: %s %s", failed.State, failed.LastUpdateStatusReasonCode)
+	}
+
+	// A configuration update: InProgress, then Successful, and it sticks.
+	conf, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("api"), MemorySize: aws.Int32(1024), Timeout: aws.Int32(45),
+		Environment: &types.Environment{Variables: map[string]string{"STAGE": "prod"}}})
+	if err != nil || conf.LastUpdateStatus != types.LastUpdateStatusInProgress {
+		t.Fatalf("UpdateFunctionConfiguration: %v %+v", err, conf)
+	}
+	if err := updated.Wait(ctx, fn, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("api")})
+	if got.LastUpdateStatus != types.LastUpdateStatusSuccessful || *got.MemorySize != 1024 || *got.Timeout != 45 || got.Environment.Variables["STAGE"] != "prod" {
+		t.Fatalf("after the configuration update: %s %d %d %v", got.LastUpdateStatus, *got.MemorySize, *got.Timeout, got.Environment.Variables)
+	}
+}

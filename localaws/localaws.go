@@ -144,6 +144,9 @@ func (s *Server) RegistryHost() string { return s.regLn.Addr().String() }
 // Calls reports the calls made so far, as GET /_localaws/calls does.
 func (s *Server) Calls() Calls { return s.faults.snapshot() }
 
+// Faults lists the fault rules added, with how often each fired.
+func (s *Server) Faults() []Fault { return s.faults.list() }
+
 // Account and Region are the ones the server answers for.
 func (s *Server) Account() string { return s.opts.Account }
 func (s *Server) Region() string  { return s.opts.Region }

@@ -2,6 +2,7 @@ package localaws
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -128,5 +129,44 @@ func TestAllowActionsDeniesWhatThePolicyDoesNot(t *testing.T) {
 	}
 	if got := IAMActions("registry:PUT-manifest"); len(got) != 1 || got[0] != "ecr:PutImage" {
 		t.Fatalf("IAMActions(registry:PUT-manifest) = %v", got)
+	}
+}
+
+// Count and probability apply to every rule, latency-only ones included, and
+// the admin API says how often each fired.
+func TestFaultCountsProbabilitiesAndLatency(t *testing.T) {
+	s := start(t, Options{})
+	sts := func() time.Duration {
+		start := time.Now()
+		resp, err := http.Post(s.Endpoint(), "application/x-www-form-urlencoded", strings.NewReader("Action=GetCallerIdentity&Version=2011-06-15"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return time.Since(start)
+	}
+	addFault(t, s, `{"service": "sts", "operation": "GetCallerIdentity", "latencyMs": 300, "count": 1}`)
+	if d := sts(); d < 300*time.Millisecond {
+		t.Fatalf("the first call was not delayed: %s", d)
+	}
+	if d := sts(); d >= 300*time.Millisecond {
+		t.Fatalf("a latency rule with count 1 delayed a second call: %s", d)
+	}
+	s.faults.clear()
+	addFault(t, s, `{"service": "sts", "operation": "*", "errorType": "Throttling", "status": 400, "probability": 0.5}`)
+	for range 200 {
+		sts()
+	}
+	resp, err := http.Get(s.Endpoint() + "/_localaws/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rules []Fault
+	if err := json.NewDecoder(resp.Body).Decode(&rules); err != nil || len(rules) != 1 {
+		t.Fatalf("GET /_localaws/faults: %v %+v", err, rules)
+	}
+	if f := rules[0].Fired; f < 60 || f > 140 { // 200 calls at p=0.5: 100 ± 5.6σ
+		t.Fatalf("a rule of probability 0.5 fired %d times in 200 calls", f)
 	}
 }

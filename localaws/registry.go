@@ -128,49 +128,93 @@ func (e *ecrService) putManifest(w http.ResponseWriter, r *http.Request, name, r
 		registryError(w, http.StatusBadRequest, "MANIFEST_INVALID", "the manifest is unreadable or larger than %d bytes", maxManifest)
 		return
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, header, merr := e.storeManifest(e.state.Repositories[name], ref, body, r.Header.Get("Content-Type"))
+	if merr != nil {
+		registryError(w, merr.status, merr.code, "%s", merr.msg)
+		return
+	}
+	for k, v := range header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(http.StatusCreated)
+}
+
+// manifestError is a manifest the registry refused: its status, and the
+// distribution API's error code and message.
+type manifestError struct {
+	status    int
+	code, msg string
+}
+
+// storeManifest puts a manifest into the registry under ref (a tag, or its
+// digest) and records the push, enforcing tag immutability. mediaType
+// defaults to the manifest's own. The caller holds e.mu. It returns the
+// digest and the registry's response headers.
+func (e *ecrService) storeManifest(repo *ecrRepo, ref string, body []byte, mediaType string) (string, http.Header, *manifestError) {
 	sum := sha256.Sum256(body)
 	digest := "sha256:" + hex.EncodeToString(sum[:])
 	if strings.HasPrefix(ref, "sha256:") && ref != digest {
-		registryError(w, http.StatusBadRequest, "DIGEST_INVALID", "the manifest's digest is %s, not %s", digest, ref)
-		return
+		return "", nil, &manifestError{http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("the manifest's digest is %s, not %s", digest, ref)}
 	}
 	var m struct {
 		MediaType string
 		Config    struct {
 			MediaType string
+			Digest    string
 			Size      int64
 		}
-		Layers []struct{ Size int64 }
+		Layers []struct {
+			Digest string
+			Size   int64
+		}
+		Manifests []struct{ Digest string }
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
-		registryError(w, http.StatusBadRequest, "MANIFEST_INVALID", "the manifest is not JSON: %v", err)
-		return
+		return "", nil, &manifestError{http.StatusBadRequest, "MANIFEST_INVALID", fmt.Sprintf("the manifest is not JSON: %v", err)}
 	}
-	mediaType := r.Header.Get("Content-Type")
+	// As a registry must, refuse a manifest whose blobs or child manifests were never pushed.
+	refs := map[string]string{m.Config.Digest: "blobs"}
+	for _, l := range m.Layers {
+		refs[l.Digest] = "blobs"
+	}
+	for _, c := range m.Manifests {
+		refs[c.Digest] = "manifests"
+	}
+	for d, kind := range refs {
+		if d == "" {
+			continue
+		}
+		rec := httptest.NewRecorder()
+		e.registry.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/v2/"+repo.Name+"/"+kind+"/"+d, nil))
+		if rec.Code != http.StatusOK {
+			return "", nil, &manifestError{http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN", fmt.Sprintf("the manifest references %s, which the repository does not have", d)}
+		}
+	}
 	if mediaType == "" {
 		mediaType = m.MediaType
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	repo := e.state.Repositories[name]
 	isTag := !strings.HasPrefix(ref, "sha256:")
 	if isTag {
 		if holder := repo.find(imageID{ImageTag: ref}); holder != nil && holder.Digest != digest && repo.tagImmutable(ref) {
-			registryError(w, http.StatusBadRequest, "TAG_INVALID", "The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", ref, name)
-			return
+			return "", nil, &manifestError{http.StatusBadRequest, "TAG_INVALID", fmt.Sprintf("The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", ref, repo.Name)}
 		}
 	}
 	rec := httptest.NewRecorder()
-	fwd := r.Clone(r.Context())
-	fwd.Body, fwd.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
-	e.registry.ServeHTTP(rec, fwd)
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
+	req := httptest.NewRequest(http.MethodPut, "/v2/"+repo.Name+"/manifests/"+ref, bytes.NewReader(body))
+	req.Header.Set("Content-Type", mediaType)
+	e.registry.ServeHTTP(rec, req)
 	if rec.Code != http.StatusCreated {
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
-		return
+		var out struct {
+			Errors []struct{ Code, Message string }
+		}
+		json.Unmarshal(rec.Body.Bytes(), &out)
+		merr := &manifestError{rec.Code, "MANIFEST_INVALID", rec.Body.String()}
+		if len(out.Errors) > 0 {
+			merr.code, merr.msg = out.Errors[0].Code, out.Errors[0].Message
+		}
+		return "", nil, merr
 	}
 	im := repo.Images[digest]
 	if im == nil {
@@ -193,7 +237,7 @@ func (e *ecrService) putManifest(w http.ResponseWriter, r *http.Request, name, r
 	if err := e.save(); err != nil {
 		e.log("saving ECR state: %v", err)
 	}
-	w.WriteHeader(http.StatusCreated)
+	return digest, rec.Header(), nil
 }
 
 // registryDelete removes a manifest reference from the OCI registry.

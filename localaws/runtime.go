@@ -46,6 +46,7 @@ type runtime struct {
 	mu        sync.Mutex
 	pools     map[string][]*container // idle containers by function revision
 	all       map[*container]bool
+	started   []string // every container's id, for tests to check that none is left
 	unpacking map[string]*sync.Mutex
 	closed    bool
 	stop      chan struct{}
@@ -69,6 +70,7 @@ func newRuntime(opts Options, e *ecrService, logs *logsService) (*runtime, error
 // invocation is one call to a function, handed to a container.
 type invocation struct {
 	id       string
+	arn      string // the ARN it was invoked by
 	payload  []byte
 	deadline time.Time
 	done     chan outcome
@@ -93,7 +95,6 @@ type container struct {
 	exited          chan struct{}
 	exitErr         error
 	out             output
-	initDone        chan struct{}
 	initOnce        sync.Once
 	initErr         []byte // the runtime's /init/error payload
 	initErrType     string
@@ -109,12 +110,12 @@ type container struct {
 // Invoke runs one invocation of a function version and returns the
 // response payload, whether the function failed, the version that ran and
 // the log tail.
-func (r *runtime) Invoke(fn funcConfig, payload []byte) (out outcome, tail string, err error) {
+func (r *runtime) Invoke(fn funcConfig, invokedArn string, payload []byte) (out outcome, tail string, err error) {
 	c, err := r.acquire(fn)
 	if err != nil {
 		return outcome{}, "", err
 	}
-	inv := &invocation{id: requestID(), payload: payload, deadline: time.Now().Add(time.Duration(fn.Timeout) * time.Second), done: make(chan outcome, 1)}
+	inv := &invocation{id: requestID(), arn: invokedArn, payload: payload, deadline: time.Now().Add(time.Duration(fn.Timeout) * time.Second), done: make(chan outcome, 1)}
 	c.mu.Lock()
 	c.current, c.lines = inv, nil
 	cold := c.cold
@@ -347,7 +348,7 @@ func (r *runtime) start(fn funcConfig, key string) (*container, error) {
 		return nil, err
 	}
 	id := "lc-" + strings.ReplaceAll(requestID(), "-", "")[:20]
-	c := &container{id: id, key: key, fn: fn, rt: r, next: make(chan *invocation, 1), exited: make(chan struct{}), initDone: make(chan struct{}), cold: true,
+	c := &container{id: id, key: key, fn: fn, rt: r, next: make(chan *invocation, 1), exited: make(chan struct{}), cold: true,
 		stream: fmt.Sprintf("%s/[%s]%s", time.Now().UTC().Format("2006/01/02"), fn.Version, id[3:])}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -389,6 +390,7 @@ func (r *runtime) start(fn funcConfig, key string) (*container, error) {
 	}
 	r.mu.Lock()
 	r.all[c] = true
+	r.started = append(r.started, c.id)
 	r.mu.Unlock()
 	c.out.r, c.out.fd = pr, int(pr.Fd()) // Fd before reading: it makes the pipe blocking
 	go c.out.run(c.log)
@@ -521,24 +523,29 @@ func (c *container) maxMemoryMB() int {
 	return 0
 }
 
+// endInit records the init duration: init ends at the runtime's first
+// request for an invocation, or at its init error.
+func (c *container) endInit() {
+	c.initOnce.Do(func() {
+		c.mu.Lock()
+		c.initDuration = time.Since(c.started)
+		c.mu.Unlock()
+	})
+}
+
 // serveRuntimeAPI is the Lambda Runtime API for one container.
 func (c *container) serveRuntimeAPI(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/2018-06-01/runtime")
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	switch {
 	case r.Method == http.MethodGet && p == "/invocation/next":
-		c.initOnce.Do(func() {
-			c.mu.Lock()
-			c.initDuration = time.Since(c.started)
-			c.mu.Unlock()
-			close(c.initDone)
-		})
+		c.endInit()
 		select {
 		case inv := <-c.next:
 			h := w.Header()
 			h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
-			h.Set("Lambda-Runtime-Invoked-Function-Arn", c.fn.FunctionArn)
+			h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.arn)
 			h.Set("Lambda-Runtime-Trace-Id", "Root=1-"+strconv.FormatInt(time.Now().Unix(), 16)+"-"+strings.ReplaceAll(inv.id, "-", "")[:24]+";Sampled=0")
 			h.Set("Content-Type", "application/json")
 			w.Write(inv.payload)
@@ -546,6 +553,7 @@ func (c *container) serveRuntimeAPI(w http.ResponseWriter, r *http.Request) {
 		case <-c.exited:
 		}
 	case r.Method == http.MethodPost && p == "/init/error":
+		c.endInit() // failed
 		c.mu.Lock()
 		c.initErr, c.initErrType = body, r.Header.Get("Lambda-Runtime-Function-Error-Type")
 		inv := c.current

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -132,6 +134,13 @@ func TestInvokeRunsAPythonHandlerWithLambdasLogs(t *testing.T) {
 			t.Errorf("the cold tail lacks %q:\n%s", want, tail)
 		}
 	}
+	if i, j := strings.Index(tail, "handling"), strings.Index(tail, "END RequestId: "); i < 0 || j < i {
+		t.Errorf("what the function printed must come before END:\n%s", tail)
+	}
+	r := parseReport(t, tail)
+	if r["Duration"] <= 0 || r["Billed Duration"] < r["Duration"] || r["Memory Size"] != 256 || r["Max Memory Used"] < 5 || r["Init Duration"] <= 0 {
+		t.Errorf("the REPORT line's values: %v", r)
+	}
 	_, warm := invoke(t, c, "py", `{}`)
 	if strings.Contains(warm, "Init Duration") || !strings.Contains(warm, "REPORT RequestId") {
 		t.Errorf("the second invocation must reuse the warm container:\n%s", warm)
@@ -146,6 +155,9 @@ func TestInvokeRunsAPythonHandlerWithLambdasLogs(t *testing.T) {
 	if aws.ToString(failed.FunctionError) != "Unhandled" || fe.ErrorType != "ValueError" || fe.ErrorMessage != "boom: bad input" || !strings.Contains(tail, "[ERROR] ValueError: boom: bad input") {
 		t.Fatalf("a raised exception: %v %s\n%s", failed.FunctionError, failed.Payload, tail)
 	}
+	if aws.ToString(failed.ExecutedVersion) != "$LATEST" {
+		t.Errorf("X-Amz-Executed-Version on a function error: %q", aws.ToString(failed.ExecutedVersion))
+	}
 
 	logs := cloudwatchlogs.NewFromConfig(cfg(s))
 	streams, err := logs.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/lambda/py")})
@@ -155,6 +167,66 @@ func TestInvokeRunsAPythonHandlerWithLambdasLogs(t *testing.T) {
 	errs, _ := logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/aws/lambda/py"), FilterPattern: aws.String("ERROR")})
 	if len(errs.Events) != 1 {
 		t.Fatalf("the error line in CloudWatch Logs: %+v", errs.Events)
+	}
+	// Shutting down stops the warm container and leaves nothing behind.
+	if n := s.lambda.runtime.Running(); n != 1 {
+		t.Fatalf("%d containers before shutting down, want the warm one", n)
+	}
+	s.Close()
+	requireNoLeaks(t, s)
+}
+
+// parseReport reads the numbers of the REPORT line in a log tail.
+func parseReport(t *testing.T, tail string) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, line := range strings.Split(tail, "\n") {
+		if !strings.HasPrefix(line, "REPORT RequestId: ") {
+			continue
+		}
+		for _, field := range strings.Split(line, "\t")[1:] {
+			k, v, _ := strings.Cut(field, ": ")
+			n, err := strconv.ParseFloat(strings.Fields(v)[0], 64)
+			if err != nil {
+				t.Fatalf("REPORT field %q: %v", field, err)
+			}
+			out[k] = n
+		}
+	}
+	return out
+}
+
+// requireNoLeaks checks that no container of s runs or is known to runc,
+// and that neither a bundle, a cgroup nor a process of one is left.
+func requireNoLeaks(t *testing.T, s *Server) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.lambda.runtime.Running() != 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := s.lambda.runtime.Running(); n != 0 {
+		t.Fatalf("%d containers still running", n)
+	}
+	if out, err := exec.Command("runc", "--root", s.opts.Dir+"/runtime/runc", "list", "-q").Output(); err != nil || strings.TrimSpace(string(out)) != "" {
+		t.Fatalf("runc still knows containers: %v %q", err, out)
+	}
+	if bundles, _ := os.ReadDir(filepath.Join(s.opts.Dir, "runtime", "bundles")); len(bundles) != 0 {
+		t.Fatalf("%d container bundles left behind", len(bundles))
+	}
+	s.lambda.runtime.mu.Lock()
+	ids := slices.Clone(s.lambda.runtime.started)
+	s.lambda.runtime.mu.Unlock()
+	if len(ids) == 0 {
+		t.Fatal("no container was started")
+	}
+	for _, id := range ids {
+		groups, _ := filepath.Glob("/sys/fs/cgroup/*/localaws/" + id)
+		if unified, err := os.Stat("/sys/fs/cgroup/localaws/" + id); err == nil && unified.IsDir() {
+			groups = append(groups, "/sys/fs/cgroup/localaws/"+id)
+		}
+		if len(groups) > 0 {
+			t.Fatalf("container %s left its cgroups: %v", id, groups)
+		}
 	}
 }
 
@@ -220,10 +292,8 @@ func TestInvokeFailsLikeLambda(t *testing.T) {
 	if !strings.Contains(string(out.Payload), "Runtime.HandlerNotFound") {
 		t.Errorf("a missing handler: %s", out.Payload)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for s.lambda.runtime.Running() != 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	// A timeout, running out of memory and an init error each end their container.
+	requireNoLeaks(t, s)
 }
 
 func TestConcurrentInvocationsGetTheirOwnContainersAndIDs(t *testing.T) {
@@ -261,12 +331,7 @@ func TestConcurrentInvocationsGetTheirOwnContainersAndIDs(t *testing.T) {
 	if n := s.lambda.runtime.Running(); n != 0 {
 		t.Fatalf("%d containers still running after the idle timeout", n)
 	}
-	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), "/runtime/bundles/") {
-		t.Fatalf("a container's mount leaked")
-	}
-	if out, err := exec.Command("runc", "--root", s.opts.Dir+"/runtime/runc", "list", "-q").Output(); err != nil || strings.TrimSpace(string(out)) != "" {
-		t.Fatalf("runc still knows containers: %v %q", err, out)
-	}
+	requireNoLeaks(t, s)
 }
 
 // goFunction builds testfunction for an architecture into a FROM scratch
@@ -319,10 +384,13 @@ func TestAWSLambdaGoRunsUnchanged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r struct{ Hello, RequestID, Function, InvokedArn, Memory string }
+		var r struct{ Hello, RequestID, Function, InvokedArn, Memory, TraceID string }
 		json.Unmarshal(out.Payload, &r)
 		if out.FunctionError != nil || r.Hello != "gopher" || r.RequestID == "" || r.Function != "gofn" || r.Memory != "128" || *out.ExecutedVersion != "1" {
 			t.Fatalf("qualifier %s: %s %v", qualifier, out.Payload, out.FunctionError)
+		}
+		if want := "arn:aws:lambda:" + s.Region() + ":" + s.Account() + ":function:gofn:" + qualifier; r.InvokedArn != want || !strings.HasPrefix(r.TraceID, "Root=1-") {
+			t.Fatalf("qualifier %s: the function saw ARN %q (want %q) and trace id %q", qualifier, r.InvokedArn, want, r.TraceID)
 		}
 	}
 	out, _ := invoke(t, c, "gofn", `{"fail": true}`)
@@ -410,3 +478,51 @@ func TestFastAPIRunsOnTheStandInBase(t *testing.T) {
 }
 
 func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// TestAPythonImageForTheOtherArchitectureFails runs a Python image built
+// for arm64 (its shell and interpreter are arm64 programs) on this x86_64
+// machine: the runtime cannot even start, as on Lambda.
+func TestAPythonImageForTheOtherArchitectureFails(t *testing.T) {
+	requireRunc(t)
+	s := start(t, Options{UpdateDelay: 20 * time.Millisecond})
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-trimpath", "-o", dir+"/arm64", "./testfunction")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	arm64, err := os.ReadFile(dir + "/arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(testenv.PythonBase(t), fileLayer(t, map[string]string{
+		"var/task/app.py": pythonApp, "usr/bin/dash": string(arm64), "usr/bin/python3.11": string(arm64)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	cf.Config.Cmd, cf.Architecture = []string{"app.handler"}, "arm64"
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	ecr.NewFromConfig(cfg(s)).CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("py-arm")})
+	if err := push(s, "py-arm", "v1", img, login(t, s)); err != nil {
+		t.Fatal(err)
+	}
+	c := lambda.NewFromConfig(cfg(s), func(o *lambda.Options) { o.RetryMaxAttempts = 1 })
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("py-arm"), PackageType: types.PackageTypeImage,
+		Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(s.RegistryHost() + "/py-arm:v1")},
+		Architectures: []types.Architecture{types.ArchitectureArm64}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lambda.NewFunctionActiveV2Waiter(c, func(o *lambda.FunctionActiveV2WaiterOptions) { o.MinDelay = 20 * time.Millisecond }).
+		Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("py-arm")}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	out, tail := invoke(t, c, "py-arm", `{}`)
+	if aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), "Runtime.InvalidEntrypoint") ||
+		!strings.Contains(string(out.Payload), "exec format error") || !strings.Contains(tail, "exec format error") {
+		t.Fatalf("an arm64 Python image on this x86_64 machine: %s\n%s", out.Payload, tail)
+	}
+	requireNoLeaks(t, s)
+}

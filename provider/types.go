@@ -48,7 +48,7 @@ func (a *Args) Annotate(an infer.Annotator) {
 	an.Describe(&a.Rollback, "On a failed verification, restore the previous image and alias, and fail the update with the cause and the fix. Defaults to true.")
 	an.Describe(&a.KeepVersions, "How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.")
 	an.Describe(&a.Analysis, "What the preflight analysis of the Python source and the Dockerfile does with its findings: `error` fails the preview, `warn` reports them, `off` skips it. Defaults to `error`.")
-	an.Describe(&a.SourceHash, "Computed by the provider: the content hash of the build context (files, exec bits, the Dockerfile, build arguments, target, platform and triggers). Leave it unset.")
+	an.Describe(&a.SourceHash, "Computed by the provider: the content hash of the build context exactly as BuildKit sends it (paths, contents and exec bits of the files `.dockerignore` keeps, the Dockerfile even when ignored) and the `triggers`, named with its algorithm (`blake3:...`). Build arguments, target and platform are separate inputs, so that the diff names them. Leave it unset.")
 	an.Describe(&a.SourceFiles, "Computed by the provider: a short digest per file of the build context (per directory for very large contexts), so that the preview names what changed. Leave it unset.")
 
 	an.SetDefault(&a.Cache, true)

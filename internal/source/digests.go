@@ -50,7 +50,16 @@ func (t *Tree) Digests(limit int) map[string]string {
 		copy(d[:], h.Sum(nil))
 		out[key] = short(d)
 	}
+	if t.Dockerfile != "" && !t.sends(t.Dockerfile) { // ignored, yet hashed: a change to it is named too
+		out[t.Dockerfile] = short(leafDigest(entry{path: t.Dockerfile, kind: File, digest: t.dockerfile}))
+	}
 	return out
+}
+
+// sends reports whether the context sends path.
+func (t *Tree) sends(path string) bool {
+	_, found := slices.BinarySearchFunc(t.entries, path, func(e entry, p string) int { return pathCompare(e.path, p) })
+	return found
 }
 
 // leaves are the entries a diff names: files, symlinks and empty directories.

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -81,8 +82,11 @@ func Hash(ctx context.Context, opt Options) (*Tree, error) {
 	t.IgnoreFile = ignoreFile
 	cache := openCache(opt.CacheDir, root, opt.Warn)
 	if t.entries, t.Hashed, err = walkAndDigest(ctx, root, patterns, cache, opt.Warn); err != nil {
-		if ignoreFile != "" && errors.Is(err, errPatterns) {
+		switch {
+		case ignoreFile != "" && errors.Is(err, errPatterns):
 			err = fmt.Errorf("%s: %w", ignoreFile, err)
+		case errors.Is(err, fs.ErrPermission):
+			err = fmt.Errorf("%w; make it readable by this user, or exclude it in %s", err, orDefault(ignoreFile, ".dockerignore"))
 		}
 		return nil, err
 	}
@@ -120,9 +124,14 @@ func resolveDockerfile(root, dockerfile string) (string, error) {
 	if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
 		abs = filepath.Join(dir, filepath.Base(abs))
 	}
-	rel, err := filepath.Rel(root, abs)
-	if err != nil || rel == "." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || rel == ".." {
+	rel, ok := within(root, abs)
+	if !ok {
 		return "", fmt.Errorf("the Dockerfile %s is outside the build context %s; move it into the context", abs, root)
+	}
+	if target, err := filepath.EvalSymlinks(abs); err == nil && target != abs {
+		if _, ok := within(root, target); !ok { // a symlink is read where it points
+			return "", fmt.Errorf("the Dockerfile %s is a symlink to %s, outside the build context %s; move it into the context", abs, target, root)
+		}
 	}
 	st, err := os.Stat(abs)
 	if err != nil {
@@ -132,6 +141,22 @@ func resolveDockerfile(root, dockerfile string) (string, error) {
 		return "", fmt.Errorf("the Dockerfile %s is not a regular file", abs)
 	}
 	return filepath.ToSlash(rel), nil
+}
+
+// within returns path relative to root, and whether it is inside root.
+func within(root, path string) (string, bool) {
+	rel, err := filepath.Rel(root, path)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return rel, false
+	}
+	return rel, true
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // ignorePatterns reads the ignore file BuildKit would use: <Dockerfile>.dockerignore

@@ -141,8 +141,12 @@ func TestHashCoversContentPathsDockerfileAndTriggers(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("docs\nDockerfile\n"), 0o644)
 	ignored := hashDir(t, dir, Options{})
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY src /src\n"), 0o644)
-	if hashDir(t, dir, Options{}).Hash == ignored.Hash {
+	changed := hashDir(t, dir, Options{})
+	if changed.Hash == ignored.Hash {
 		t.Errorf("a change to an ignored Dockerfile did not change the hash")
+	}
+	if c := Diff(ignored.Digests(1000), changed.Digests(1000)); c.Summary(10) != "1 changed: ~Dockerfile" {
+		t.Errorf("the diff of a change to an ignored Dockerfile is %q; want it named", c.Summary(10))
 	}
 }
 
@@ -194,15 +198,21 @@ func TestSpecialFilesAreSkippedWithAWarning(t *testing.T) {
 
 func TestErrorsNameThePath(t *testing.T) {
 	dir := trickyContext(t, "")
+	outside := filepath.Join(t.TempDir(), "Dockerfile")
+	os.WriteFile(outside, []byte("FROM scratch\n"), 0o644)
+	if err := os.Symlink(outside, filepath.Join(dir, "Dockerfile.link")); err != nil {
+		t.Fatal(err)
+	}
 	for name, tc := range map[string]struct {
 		opt  Options
 		want string
 	}{
-		"missing context":     {Options{Context: filepath.Join(dir, "nope")}, filepath.Join(dir, "nope")},
-		"context is a file":   {Options{Context: filepath.Join(dir, "x.log")}, "is not a directory"},
-		"dockerfile outside":  {Options{Context: filepath.Join(dir, "src"), Dockerfile: "../Dockerfile"}, "is outside the build context"},
-		"missing dockerfile":  {Options{Context: dir, Dockerfile: "Dockerfile.nope"}, "Dockerfile.nope"},
-		"bad ignore patterns": {Options{Context: dir}, ".dockerignore"},
+		"missing context":          {Options{Context: filepath.Join(dir, "nope")}, filepath.Join(dir, "nope")},
+		"context is a file":        {Options{Context: filepath.Join(dir, "x.log")}, "is not a directory"},
+		"dockerfile outside":       {Options{Context: filepath.Join(dir, "src"), Dockerfile: "../Dockerfile"}, "is outside the build context"},
+		"missing dockerfile":       {Options{Context: dir, Dockerfile: "Dockerfile.nope"}, "Dockerfile.nope"},
+		"bad ignore patterns":      {Options{Context: dir}, ".dockerignore"},
+		"dockerfile symlinked out": {Options{Context: dir, Dockerfile: "Dockerfile.link"}, "is a symlink to " + outside},
 	} {
 		if name == "bad ignore patterns" {
 			os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("[\n"), 0o644)
@@ -240,7 +250,7 @@ func TestUnreadableFileNamesIt(t *testing.T) {
 	cmd := exec.Command(bin, "hash", "--cache-dir", "off", dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), secret) || !strings.Contains(string(out), "permission denied") {
+	if err == nil || !strings.Contains(string(out), secret) || !strings.Contains(string(out), "permission denied; make it readable by this user, or exclude it in .dockerignore") {
 		t.Fatalf("want an error naming %s, got %v:\n%s", secret, err, out)
 	}
 }

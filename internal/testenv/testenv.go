@@ -109,8 +109,9 @@ func newBuildkitd(t testing.TB, listen []string, ctlArgs ...string) *BuildKit {
 // Start starts the daemon (again) and waits until buildctl gets an answer.
 func (b *BuildKit) Start() {
 	b.t.Helper()
+	buildkitd, buildctl := Tool(b.t, "buildkitd"), Tool(b.t, "buildctl") // before locking: a missing tool ends the test
 	b.mu.Lock()
-	b.cmd = exec.Command(Tool(b.t, "buildkitd"), b.args...)
+	b.cmd = exec.Command(buildkitd, b.args...)
 	b.cmd.Stdout, b.cmd.Stderr = &b.logs, &b.logs
 	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := b.cmd.Start(); err != nil {
@@ -125,7 +126,7 @@ func (b *BuildKit) Start() {
 	defer cancel()
 	for {
 		ctl := append([]string{"--addr", b.Addr}, b.ctlArgs...)
-		if out, err := exec.CommandContext(ctx, Tool(b.t, "buildctl"), append(ctl, "debug", "workers")...).CombinedOutput(); err == nil {
+		if out, err := exec.CommandContext(ctx, buildctl, append(ctl, "debug", "workers")...).CombinedOutput(); err == nil {
 			return
 		} else if ctx.Err() != nil {
 			b.t.Fatalf("buildkitd did not become ready: %v\n%s\nbuildkitd log:\n%s", err, out, b.Logs())

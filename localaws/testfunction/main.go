@@ -24,6 +24,7 @@ type reply struct {
 	Function   string `json:"function"`
 	InvokedArn string `json:"invokedArn"`
 	Memory     string `json:"memory"`
+	TraceID    string `json:"traceId"`
 }
 
 func handle(ctx context.Context, e event) (reply, error) {
@@ -32,7 +33,7 @@ func handle(ctx context.Context, e event) (reply, error) {
 	}
 	lc, _ := lambdacontext.FromContext(ctx)
 	return reply{Hello: e.Name, RequestID: lc.AwsRequestID, InvokedArn: lc.InvokedFunctionArn,
-		Function: lambdacontext.FunctionName, Memory: os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")}, nil
+		Function: lambdacontext.FunctionName, Memory: os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), TraceID: os.Getenv("_X_AMZN_TRACE_ID")}, nil
 }
 
 func main() { lambda.Start(handle) }
