@@ -9,13 +9,16 @@ demo:
 	scripts/demo.sh
 
 # Bootstraps the tools (seconds when cached), then runs every test layer,
-# the concurrency tests again under the race detector, and the fuzzers briefly.
+# the concurrency tests again under the race detector (localaws whole, and
+# the provider's concurrent deployments with its unit tests), and the
+# fuzzers briefly.
 test: tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt -w these files: $$unformatted"; exit 1; fi
 	go vet ./...
-	$(WITH_TOOLS) go test -count=1 ./...
-	$(WITH_TOOLS) go test -race -count=1 ./provider/ ./localaws/
+	$(WITH_TOOLS) go test -count=1 -timeout 45m ./...
+	$(WITH_TOOLS) go test -race -count=1 -timeout 30m ./localaws/
+	$(WITH_TOOLS) go test -race -count=1 -timeout 30m -run 'Concurrent|Check|Config|Schema|Diff' ./provider/
 	$(MAKE) fuzz
 
 # Each fuzzer for FUZZTIME; their regressions stay in testdata/fuzz.

@@ -13,6 +13,8 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
+
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/ecr"
 )
 
 var (
@@ -22,6 +24,7 @@ var (
 	allDigits      = regexp.MustCompile(`^[0-9]+$`)
 	repositoryName = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 	secretID       = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+	imageTag       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	platforms      = []string{"linux/amd64", "linux/arm64"}
 	analysisModes  = []string{"error", "warn", "off"}
 	httpMethods    = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -83,6 +86,14 @@ func validate(a Args, raw property.Map) []p.CheckFailure {
 	for k, v := range a.Tags {
 		if len(k) == 0 || len(k) > 128 || len(v) > 256 {
 			c.failf(at("tags"), "tag %q: AWS tag keys have 1 to 128 characters and values at most 256", k)
+		}
+	}
+	for _, t := range a.ImageTags {
+		switch {
+		case !imageTag.MatchString(t):
+			c.failf(at("imageTags"), "%q is not an image tag; use 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'", t)
+		case t == ecr.CacheTag || strings.HasPrefix(t, "src-") || strings.HasPrefix(t, ecr.RefTagPrefix):
+			c.failf(at("imageTags"), "%q is a tag this provider manages (%s, src-..., %s...); choose another name", t, ecr.CacheTag, ecr.RefTagPrefix)
 		}
 	}
 	if a.Alias != nil {

@@ -92,7 +92,7 @@ func newDeployBench(t *testing.T) *deployBench {
 // pushBase puts the stand-in Python base image into the local registry.
 func (b *deployBench) pushBase() string {
 	c := ecr.New(b.ecr)
-	repo, err := c.Ensure(context.Background(), "lambda/python", nil)
+	repo, err := c.Ensure(context.Background(), "lambda/python", ecr.NewRepository{})
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -255,6 +255,14 @@ func (b *deployBench) invokeAlias() string {
 }
 
 func (b *deployBench) calls() localaws.Calls { return b.aws.Calls() }
+
+// clearFaults removes every fault rule from localaws.
+func (b *deployBench) clearFaults() {
+	req, _ := http.NewRequest(http.MethodDelete, b.aws.Endpoint()+"/_localaws/faults", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		b.t.Fatalf("clearing the faults: %v %v", err, resp)
+	}
+}
 
 func (b *deployBench) fault(rule string) {
 	resp, err := http.Post(b.aws.Endpoint()+"/_localaws/faults", "application/json", strings.NewReader(rule))

@@ -23,7 +23,9 @@ func (d *LambdaContainerDeployment) Annotate(an infer.Annotator) {
 // last deployment's state (nil on create). Each step reports its progress
 // in the CLI's status column; a failure after a side effect returns the
 // state reached so far (a partial state), so that nothing is orphaned and
-// the next `pulumi up` picks up from there.
+// the next `pulumi up` picks up from there. Once the function was pointed
+// at the new image, any failure before the version is verified points it
+// back (unless rollback is off).
 func deploy(ctx context.Context, cfg *Config, args Args, prev *State) (State, error) {
 	r, err := start(ctx, cfg, args, prev)
 	if err != nil {
@@ -34,18 +36,14 @@ func deploy(ctx context.Context, cfg *Config, args Args, prev *State) (State, er
 	}
 	img, err := r.publish() // 2, 3. build for the function's architecture, push, prove Lambda accepts it
 	if err != nil {
-		return r.fail("publish", err)
+		return r.fail("push", err)
 	}
 	version, err := r.roll(img) // 4. point the function at repo@digest, wait, publish a version
 	if err != nil {
 		return r.fail("roll", err)
 	}
-	passed, err := r.verify(version) // 5. invoke that version, check it, read its REPORT and logs
-	if err != nil {
-		return r.fail("verify", err)
-	}
-	if !passed {
-		return r.rollBack(version) // 6. restore the previous image and fail with the diagnosis...
+	if err := r.verify(version); err != nil { // 5. invoke that version, check it, read its REPORT and logs
+		return r.rollBack(version, err) // 6. restore the previous image and fail with the diagnosis...
 	}
 	if err := r.promote(version); err != nil { // ... or move the alias
 		return r.fail("promote", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/analyze"
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/build"
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/diagnose"
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/ecr"
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/rollout"
@@ -37,6 +38,7 @@ type run struct {
 	result   verify.Result
 	st       State
 	touched  bool // a side effect happened: failures return a partial state
+	rolled   bool // the function was asked to run the new image
 	findings []analyze.Finding
 	started  time.Time
 	timings  []string // "step 0.4 s", for the summary line
@@ -151,12 +153,12 @@ func (r *run) publish() (published, error) {
 	r.img = img
 	r.touched = r.touched || img.Built || img.Repository.Created
 	r.st.ImageURI, r.st.ImageDigest = img.Image.Ref, img.Image.Digest
-	r.st.ImageTags = []string{img.Tag}
+	r.st.ContentTag = img.Tag
 	r.st.ImageSizeBytes = int(img.Image.Size)
 	r.st.ImagePlatform = img.Platform
 	if r.fn.Arn != "" {
 		if err := r.registry.Reference(r.ctx, img.Repository, r.fn.Arn, img.Image.Digest); err != nil {
-			return published{}, err
+			return published{}, inStep("push", err)
 		}
 	}
 	return img, nil
@@ -168,7 +170,7 @@ func (r *run) publish() (published, error) {
 func (r *run) roll(img published) (string, error) {
 	defer r.took("roll", time.Now())
 	var err error
-	r.touched = true
+	r.touched, r.rolled = true, true
 	if r.fn.Arn == "" {
 		s := r.args.FunctionSettings
 		r.log.InfoStatus("roll: creating function " + r.fn.Name)
@@ -179,7 +181,7 @@ func (r *run) roll(img published) (string, error) {
 		}
 		r.st.ManagedFunction = true
 		if err := r.registry.Reference(r.ctx, img.Repository, r.fn.Arn, img.Image.Digest); err != nil {
-			return "", err
+			return "", inStep("push", err)
 		}
 	} else if r.fn.Digest() != img.Image.Digest {
 		r.log.InfoStatus("roll: pointing " + r.fn.Name + " at " + img.Image.Ref)
@@ -191,7 +193,7 @@ func (r *run) roll(img published) (string, error) {
 	r.log.InfoStatus("roll: publishing a version of " + r.fn.Name)
 	version, err := r.lambda.Publish(r.ctx, r.fn, "lambdacontainer "+img.Tag)
 	if err != nil {
-		return "", err
+		return "", inStep("publish", err)
 	}
 	return version, nil
 }
@@ -208,8 +210,15 @@ func (r *run) explain(err error) error {
 	return err
 }
 
-// verify invokes the new version and checks it, recording what it saw.
-func (r *run) verify(version string) (bool, error) {
+// failedCheck is a verification that ran and saw the new version fail.
+type failedCheck struct{ reason string }
+
+func (e *failedCheck) Error() string { return e.reason }
+
+// verify invokes the new version and checks it, recording what it saw: a
+// *failedCheck when the version failed, another error when it could not
+// be checked.
+func (r *run) verify(version string) error {
 	defer r.took("verify", time.Now())
 	c := verify.Check{Timeout: time.Minute, LogWindow: 10 * time.Second, FailOnLogErrors: true}
 	if v := r.args.Verify; v != nil {
@@ -233,7 +242,7 @@ func (r *run) verify(version string) (bool, error) {
 	r.log.InfoStatus(fmt.Sprintf("verify: invoking version %s of %s", version, r.fn.Name))
 	res, err := verify.Run(r.ctx, r.aws.lambda, r.aws.logs, r.fn.Name, version, r.fn.LogGroup, c)
 	if err != nil {
-		return false, err
+		return err
 	}
 	r.result = res
 	v := &Verification{Version: version, Status: res.Status, DurationMs: res.Report.DurationMs, BilledMs: int(res.Report.BilledMs),
@@ -248,8 +257,9 @@ func (r *run) verify(version string) (bool, error) {
 			init = fmt.Sprintf("init %.0f ms", res.Report.InitDurationMs)
 		}
 		r.log.Infof("verified version %s of %s: status %d in %.0f ms (%s, %d MB used)", version, r.fn.Name, res.Status, res.Report.DurationMs, init, res.Report.MaxMemoryUsedMB)
+		return nil
 	}
-	return res.Passed(), nil
+	return &failedCheck{res.Failure}
 }
 
 // promote moves the alias to the verified version and records the deployment.
@@ -279,46 +289,81 @@ func (r *run) promote(version string) error {
 			r.log.Infof("created alias %s of %s at version %s", *r.args.Alias, r.fn.Name, version)
 		}
 	}
+	if len(r.args.ImageTags) > 0 { // they name verified images only; the deployment stands without them
+		if err := r.registry.Tag(r.ctx, r.img.Repository, r.img.Image.Digest, r.args.ImageTags); err != nil {
+			r.log.Warningf("imageTags: could not tag %s (the deployment stands; the next one tags again): %v", r.img.Image.Ref, r.registry.Scrub(err.Error()))
+		} else {
+			r.log.Infof("tagged %s as %s", r.img.Image.Ref, strings.Join(r.args.ImageTags, ", "))
+		}
+	}
 	return nil
 }
 
-// rollBack restores the previous image (with rollback on), leaves the alias
-// where it was, deletes the failed version, and fails with the diagnosis.
-// The state keeps the previous deployment's outputs and records the attempt.
-func (r *run) rollBack(version string) (State, error) {
-	res := r.result
-	facts := diagnose.Facts{Architecture: r.fn.Architecture, TimeoutSeconds: int(r.fn.TimeoutSeconds), MemoryMB: int(r.fn.MemoryMB),
-		InitDurationMs: res.Report.InitDurationMs, MaxMemoryMB: res.Report.MaxMemoryUsedMB, LogErrors: res.LogErrors}
-	msg := fmt.Sprintf("version %s of %s failed verification: %s", version, r.fn.Name, res.Failure)
-	if d, ok := diagnose.Explain(res.Failure+"\n"+res.ErrorMessage+"\n"+res.LogExcerpt, facts); ok {
-		msg += "\n" + d.String()
-	}
-	if res.LogExcerpt != "" {
-		msg += "\nlog excerpt:\n  " + strings.ReplaceAll(clipTail(res.LogExcerpt, 1500), "\n", "\n  ")
-	}
-	rollback := r.args.Rollback == nil || *r.args.Rollback
-	switch {
-	case rollback && r.before.ResolvedImageURI != "" && r.before.Digest() != r.img.Image.Digest:
-		r.log.InfoStatus("roll back: pointing " + r.fn.Name + " back at " + r.before.ResolvedImageURI)
-		fn, err := r.lambda.Point(r.ctx, r.fn, r.before.ResolvedImageURI)
-		if err != nil {
-			msg += fmt.Sprintf("\nthe rollback to %s failed too: %v", r.before.ResolvedImageURI, err)
-		} else {
-			r.fn = fn
-			msg += fmt.Sprintf("\nrolled back: $LATEST runs %s again", r.before.ResolvedImageURI)
+// rollBack ends a deployment whose new version failed verification, or
+// could not be verified: it restores the previous image (with rollback on),
+// deletes the failed version, leaves the alias where it was, and fails with
+// the diagnosis. The state keeps the previous deployment's outputs and
+// records the attempt.
+func (r *run) rollBack(version string, err error) (State, error) {
+	var msg string
+	var check *failedCheck
+	if errors.As(err, &check) {
+		res := r.result
+		facts := diagnose.Facts{Architecture: r.fn.Architecture, TimeoutSeconds: int(r.fn.TimeoutSeconds), MemoryMB: int(r.fn.MemoryMB),
+			InitDurationMs: res.Report.InitDurationMs, MaxMemoryMB: res.Report.MaxMemoryUsedMB, LogErrors: res.LogErrors}
+		msg = fmt.Sprintf("version %s of %s failed verification: %s", version, r.fn.Name, res.Failure)
+		if d, ok := diagnose.Explain(res.Failure+"\n"+res.ErrorMessage+"\n"+res.LogExcerpt, facts); ok {
+			msg += "\n" + d.String()
 		}
-		if err := r.lambda.DeleteVersions(r.ctx, r.fn, []rollout.Version{{Number: atoi(version)}}); err != nil {
-			r.log.Warningf("could not delete the failed version %s: %v", version, err)
+		if res.LogExcerpt != "" {
+			msg += "\nlog excerpt:\n  " + strings.ReplaceAll(clipTail(res.LogExcerpt, 1500), "\n", "\n  ")
 		}
-	case rollback && r.before.ResolvedImageURI == "":
-		msg += "\nnothing to roll back to: the function had no image before this deployment"
-	case !rollback:
-		msg += fmt.Sprintf("\nrollback is off: $LATEST keeps running %s", r.img.Image.Ref)
+	} else {
+		msg = fmt.Sprintf("version %s of %s could not be verified: %s", version, r.fn.Name, r.explainFailure(err))
 	}
+	msg += r.restore(version)
 	if r.alias.Version != "" {
 		msg += fmt.Sprintf("; alias %s still points at version %s", r.alias.Name, r.alias.Version)
 	}
 	return r.failState("verify", msg, version)
+}
+
+// restore points $LATEST back at the image it ran before this deployment
+// and deletes the unverified version (if one was published), unless
+// rollback is off. It runs on a context of its own, so that a cancelled
+// update does not leave unverified code running. It says what it did.
+func (r *run) restore(version string) string {
+	if r.args.Rollback != nil && !*r.args.Rollback {
+		return fmt.Sprintf("\nrollback is off: $LATEST keeps running %s", r.img.Image.Ref)
+	}
+	if r.before.ResolvedImageURI == "" {
+		return "\nnothing to roll back to: the function had no image before this deployment"
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 5*time.Minute)
+	defer cancel()
+	var said string
+	now, err := r.lambda.Find(ctx, r.fn.Name) // after the update in progress, if any, settled
+	switch {
+	case err != nil:
+		said = fmt.Sprintf("\nthe rollback to %s failed too: %v", r.before.ResolvedImageURI, err)
+	case now.Digest() == r.before.Digest():
+		r.fn = now
+		said = fmt.Sprintf("\n$LATEST still runs %s", r.before.ResolvedImageURI)
+	default:
+		r.log.InfoStatus("roll back: pointing " + r.fn.Name + " back at " + r.before.ResolvedImageURI)
+		if now, err = r.lambda.Point(ctx, now, r.before.ResolvedImageURI); err != nil {
+			said = fmt.Sprintf("\nthe rollback to %s failed too: %v", r.before.ResolvedImageURI, err)
+		} else {
+			r.fn = now
+			said = fmt.Sprintf("\nrolled back: $LATEST runs %s again", r.before.ResolvedImageURI)
+		}
+	}
+	if version != "" {
+		if err := r.lambda.DeleteVersions(ctx, r.fn, []rollout.Version{{Number: atoi(version)}}); err != nil {
+			r.log.Warningf("could not delete the failed version %s: %v", version, err)
+		}
+	}
+	return said
 }
 
 func atoi(s string) int {
@@ -387,24 +432,66 @@ func (r *run) pruneWindow() error {
 }
 
 // fail ends the deployment after a step failed: before any side effect the
-// error alone (the state stays as it was), after one a partial state.
+// error alone (the state stays as it was), after one a partial state. A
+// failure between pointing the function at the new image and verifying it
+// restores the previous image.
 func (r *run) fail(step string, err error) (State, error) {
-	msg := err.Error()
-	if r.ctx.Err() != nil { // Pulumi cancelled the update, or its timeout passed
-		msg = fmt.Sprintf("cancelled (%v)", r.ctx.Err())
-		if r.touched {
-			msg += "; the function may already run the new image, but the alias was not moved"
-		}
-		msg += ". Fix: run pulumi up again to finish the deployment"
-	} else if !strings.Contains(msg, "Fix:") && !strings.Contains(msg, "fix:") {
-		if d, ok := diagnose.Explain(msg, diagnose.Facts{Architecture: r.fn.Architecture}); ok {
-			msg += "\n" + d.String()
-		}
+	step = stepOf(step, err)
+	msg := r.explainFailure(err)
+	if r.rolled && step != "promote" {
+		msg += r.restore("")
 	}
 	if !r.touched {
 		return State{}, fmt.Errorf("%s: %s", step, r.registry.Scrub(msg))
 	}
 	return r.failState(step, msg, "")
+}
+
+// explainFailure is an error's message with its fix: the diagnosis, or what
+// to do after a cancellation.
+func (r *run) explainFailure(err error) string {
+	msg := err.Error()
+	if r.ctx.Err() != nil { // Pulumi cancelled the update, or its timeout passed
+		msg = fmt.Sprintf("cancelled (%v); the alias was not moved. Fix: run pulumi up again to finish the deployment", r.ctx.Err())
+	} else if !strings.Contains(msg, "Fix:") && !strings.Contains(msg, "fix:") {
+		if d, ok := diagnose.Explain(msg, diagnose.Facts{Architecture: r.fn.Architecture}); ok {
+			msg += "\n" + d.String()
+		}
+	}
+	return msg
+}
+
+// stepError places an error in a finer step than the one deploy names.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func inStep(step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &stepError{step, err}
+}
+
+// stepOf is the step an error happened in: the one it was placed in, the
+// build's phase (build or push), a wait for Lambda, else def.
+func stepOf(def string, err error) string {
+	var se *stepError
+	var be *build.Error
+	var we *rollout.WaitError
+	switch {
+	case errors.As(err, &se):
+		return se.step
+	case errors.As(err, &be):
+		return be.Phase
+	case errors.As(err, &we):
+		return "wait"
+	}
+	return def
 }
 
 // failState returns the state to record for a failed attempt: the previous

@@ -155,6 +155,12 @@ func TestCheckFailures(t *testing.T) {
 		{"secret id", "secrets", "not a valid secret id", func(m map[string]property.Value) {
 			m["secrets"] = obj("pip token", s("x"))
 		}},
+		{"image tag syntax", "imageTags", "not an image tag", func(m map[string]property.Value) {
+			m["imageTags"] = property.New([]property.Value{s("v1.2"), s("-latest")})
+		}},
+		{"image tag managed here", "imageTags", "a tag this provider manages", func(m map[string]property.Value) {
+			m["imageTags"] = property.New([]property.Value{s("buildcache")})
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -405,7 +411,7 @@ func deployed(inputs property.Map) property.Map {
 	for k, v := range map[string]property.Value{
 		"imageUri":       property.New("127.0.0.1:5000/orders-api@sha256:00"),
 		"imageDigest":    property.New("sha256:00"),
-		"imageTags":      property.New([]property.Value{property.New("src-0")}),
+		"contentTag":     property.New("src-0"),
 		"imageSizeBytes": property.New(1.0),
 		"imagePlatform":  property.New("linux/amd64"),
 		"functionArn":    property.New("arn:aws:lambda:us-east-1:123456789012:function:orders-api"),

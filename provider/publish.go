@@ -76,7 +76,7 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 	}
 	goarch := strings.TrimPrefix(platform, "linux/")
 	log.InfoStatus("publish: resolving the ECR repository " + args.Repository)
-	repo, err := registry.Ensure(ctx, args.Repository, args.Tags)
+	repo, err := registry.Ensure(ctx, args.Repository, ecr.NewRepository{Tags: args.Tags, MutableTags: args.ImageTags})
 	if err != nil {
 		return published{}, fmt.Errorf("repository: %w", err)
 	}
@@ -93,13 +93,15 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 		return published{}, err
 	} else if digest != "" {
 		log.Infof("source unchanged: %s:%s is already in ECR (%s); skipping the build", repo.URI, out.Tag, digest)
-		out.Image, err = ecr.Prove(ctx, repo.URI+"@"+digest, creds, prove)
-		return out, err
+		if out.Image, err = ecr.Prove(ctx, repo.URI+"@"+digest, creds, prove); err != nil {
+			return published{}, inStep("prove", err)
+		}
+		return out, checkImageTags(ctx, registry, repo, args.ImageTags, digest)
 	}
 
 	b, err := build.Connect(ctx, build.Host{Address: deref(cfg.BuildkitHost), TLSDir: deref(cfg.BuildkitTLS)})
 	if err != nil {
-		return published{}, err
+		return published{}, inStep("build", err)
 	}
 	defer b.Close()
 	cacheRef := repo.URI + ":" + ecr.CacheTag
@@ -163,9 +165,16 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 		return published{}, err
 	}
 	if out.Image, err = ecr.Prove(ctx, repo.URI+"@"+res.Digest, creds, prove); err != nil {
-		return published{}, err
+		// Lambda would refuse this image whatever happens: delete it, so that it is neither kept nor found by its content tag.
+		if derr := registry.Delete(ctx, repo, res.Digest); derr != nil {
+			log.Warningf("could not delete the refused image %s@%s: %v", repo.URI, res.Digest, derr)
+		}
+		return published{}, inStep("prove", err)
 	}
 	out.Built = true
+	if err := checkImageTags(ctx, registry, repo, args.ImageTags, res.Digest); err != nil {
+		return published{}, err
+	}
 	var uploaded [2]int64 // the image's new blobs, then the cache's
 	for i, ref := range []string{out.Image.Ref, cacheRef} {
 		blobs, err := ecr.Blobs(ctx, ref, creds)
@@ -186,6 +195,25 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 	log.Infof("built %s in %.1fs: %d of %d steps cached; pushed %s of the %s image%s",
 		out.Image.Ref, res.Duration.Seconds(), res.Cached, res.Steps, humanBytes(uploaded[0]), humanBytes(out.Image.Size), cache)
 	return out, nil
+}
+
+// checkImageTags refuses imageTags that an immutable repository has on
+// another image, before the function is touched: they could never move here.
+func checkImageTags(ctx context.Context, registry *ecr.Client, repo ecr.Repository, tags []string, digest string) error {
+	for _, t := range tags {
+		if repo.TagMutable(t) {
+			continue
+		}
+		holder, err := registry.FindTag(ctx, repo, t)
+		if err != nil {
+			return err
+		}
+		if holder != "" && holder != digest {
+			return fmt.Errorf("imageTags: %q already names %s in %s, whose tags are immutable, so it cannot move to the new image; "+
+				"fix: use a tag that is new for every deployment (such as the commit SHA), or make %q mutable with an exclusion filter on the repository", t, holder, repo.Name, t)
+		}
+	}
+	return nil
 }
 
 // refused says whether a build failed because the registry refused its credentials.

@@ -19,12 +19,14 @@ import (
 // deployment, and what the deployment must do about it.
 type faultCase struct {
 	step, fault string
-	rules       []string                            // localaws fault rules for the faulted up
-	during      func(b *deployBench, cancel func()) // runs beside the faulted up, to kill, cancel or restart something
-	edit        func(m map[string]property.Value)   // input changes for the faulted up only
-	heal        func(b *deployBench)                // undoes what during did, before the rerun
-	fails       string                              // "": the deployment survives the fault; else the step its error names
-	drift       bool                                // the refresh after a failure shows drift (the update went on in Lambda)
+	rules       []string                                 // localaws fault rules for the faulted up; each must fire
+	during      func(b *deployBench, cancel func()) bool // runs beside the faulted up, to kill, cancel or restart something; says whether it did
+	edit        func(m map[string]property.Value)        // input changes for the faulted up only
+	broken      bool                                     // the faulted up deploys code that fails verification
+	heal        func(b *deployBench)                     // undoes what during did, before the rerun
+	fails       string                                   // "": the deployment survives the fault; else the step its error names
+	cause       string                                   // what a failure's error must say about the cause
+	drift       bool                                     // the refresh after a failure shows drift (the update went on in Lambda)
 }
 
 // throttled, failing and conflicting make fault rules for a call: two
@@ -42,7 +44,12 @@ func throttled(service, op string) string {
 
 func failing(service, op string) string {
 	errType := "ServiceException"
-	if service == "registry" {
+	switch service {
+	case "ecr":
+		errType = "ServerException"
+	case "logs":
+		errType = "ServiceUnavailableException"
+	case "registry":
 		errType = "UNKNOWN"
 	}
 	return fmt.Sprintf(`{"service": %q, "operation": %q, "errorType": %q, "status": 500, "count": 2}`, service, op, errType)
@@ -53,89 +60,129 @@ func conflicting(op string) string {
 		"message": "The operation cannot be performed at this time. An update is in progress for resource: api"}`, op)
 }
 
-// whenCalled waits until localaws has served op more often than before, then runs act.
-func whenCalled(op string, act func(b *deployBench, cancel func())) func(b *deployBench, cancel func()) {
-	return func(b *deployBench, cancel func()) {
+// whenCalled waits until localaws has served op more often than before, then
+// runs act; it says whether that happened.
+func whenCalled(op string, act func(b *deployBench, cancel func())) func(b *deployBench, cancel func()) bool {
+	return func(b *deployBench, cancel func()) bool {
 		before := b.calls().Calls[op]
 		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			if b.calls().Calls[op] > before {
 				act(b, cancel)
-				return
+				return true
 			}
 		}
+		return false
 	}
+}
+
+// after runs act a while after the up started.
+func after(d time.Duration, act func(b *deployBench, cancel func())) func(b *deployBench, cancel func()) bool {
+	return func(b *deployBench, cancel func()) bool { time.Sleep(d); act(b, cancel); return true }
 }
 
 // slowBuild makes the build take seconds, so that something can happen during it.
 const slowBuild = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY requirements.txt ${LAMBDA_TASK_ROOT}/\nRUN sleep 4\nCOPY app.py ${LAMBDA_TASK_ROOT}/\nCMD [\"app.handler\"]\n"
 
-func faultMatrix() []faultCase {
-	var cases []faultCase
-	for _, s := range []struct {
+// callFaults are the rows for the calls of each step: throttling, 5xx
+// responses, and for Lambda a conflict ("an update is in progress"), on
+// every call the step makes. (ECR and CloudWatch Logs have no such conflict.)
+func callFaults(create bool) []faultCase {
+	steps := []struct {
 		step  string
 		calls [][2]string // service, operation
 	}{
 		{"analyze", [][2]string{{"lambda", "GetFunction"}, {"lambda", "GetAlias"}}},
-		{"build", [][2]string{{"ecr", "DescribeRepositories"}, {"ecr", "GetAuthorizationToken"}, {"ecr", "DescribeImages"}, {"registry", "GET-manifest"}}},
-		{"push", [][2]string{{"registry", "PUT-blob"}, {"registry", "PUT-manifest"}}},
+		{"build", [][2]string{{"ecr", "DescribeRepositories"}, {"ecr", "GetAuthorizationToken"}, {"ecr", "DescribeImages"}, {"registry", "GET-manifest"}, {"registry", "HEAD-manifest"}, {"registry", "GET-blob"}}},
+		{"push", [][2]string{{"registry", "HEAD-blob"}, {"registry", "POST-blob"}, {"registry", "PUT-blob"}, {"registry", "PUT-manifest"}}},
 		{"roll", [][2]string{{"lambda", "UpdateFunctionCode"}}},
 		{"publish", [][2]string{{"lambda", "PublishVersion"}}},
 		{"verify", [][2]string{{"lambda", "Invoke"}, {"logs", "FilterLogEvents"}}},
 		{"promote", [][2]string{{"lambda", "UpdateAlias"}}},
-		{"prune", [][2]string{{"lambda", "ListVersionsByFunction"}, {"lambda", "ListAliases"}, {"ecr", "BatchDeleteImage"}}},
-	} {
-		var names []string
-		var throttles, errors []string
-		for _, c := range s.calls {
-			names = append(names, c[0]+":"+c[1])
-			throttles = append(throttles, throttled(c[0], c[1]))
-			errors = append(errors, failing(c[0], c[1]))
-		}
-		calls := strings.Join(names, ", ")
-		cases = append(cases,
-			faultCase{step: s.step, fault: "throttling (429, twice) on " + calls, rules: throttles},
-			faultCase{step: s.step, fault: "5xx responses (twice) on " + calls, rules: errors})
-		if s.calls[0][0] == "lambda" && s.step != "analyze" && s.step != "verify" && s.step != "prune" {
-			cases = append(cases, faultCase{step: s.step, fault: "a conflict (409, an update in progress, twice) on " + calls,
-				rules: []string{conflicting(s.calls[0][1])}})
+		{"prune", [][2]string{{"lambda", "ListVersionsByFunction"}, {"lambda", "ListAliases"}, {"lambda", "DeleteFunction"}, {"ecr", "BatchDeleteImage"}}},
+	}
+	if create { // a first deployment: the repository, the function and the alias are created
+		steps = []struct {
+			step  string
+			calls [][2]string
+		}{
+			{"push", [][2]string{{"ecr", "CreateRepository"}}},
+			{"roll", [][2]string{{"lambda", "CreateFunction"}}},
+			{"promote", [][2]string{{"lambda", "CreateAlias"}}},
 		}
 	}
-	// "wait" is the GetFunction polling after the update.
+	var cases []faultCase
+	for _, kind := range []string{"throttling (429, twice)", "5xx responses (twice)", "a conflict (409, an update in progress, twice)"} {
+		for _, s := range steps {
+			var names, rules []string
+			for _, c := range s.calls {
+				switch {
+				case kind[0] == 't':
+					rules = append(rules, throttled(c[0], c[1]))
+				case kind[0] == '5':
+					rules = append(rules, failing(c[0], c[1]))
+				case c[0] == "lambda":
+					rules = append(rules, conflicting(c[1]))
+				default:
+					continue
+				}
+				names = append(names, c[0]+":"+c[1])
+			}
+			if len(rules) > 0 {
+				cases = append(cases, faultCase{step: s.step, fault: kind + " on " + strings.Join(names, ", "), rules: rules})
+			}
+		}
+	}
+	return cases
+}
+
+// faultMatrix is every fault a deployment to an existing function meets.
+func faultMatrix() []faultCase {
+	cases := callFaults(false)
+	settling := func(rules ...string) func(b *deployBench, cancel func()) bool { // GetFunction polling after the update
+		return whenCalled("lambda:UpdateFunctionCode", func(b *deployBench, _ func()) {
+			for _, r := range rules {
+				b.fault(r)
+			}
+		})
+	}
 	cases = append(cases,
 		faultCase{step: "wait", fault: "throttling (429, twice) and 5xx responses (twice) on lambda:GetFunction while it settles",
-			during: whenCalled("lambda:UpdateFunctionCode", func(b *deployBench, _ func()) {
-				b.fault(throttled("lambda", "GetFunction"))
-				b.fault(failing("lambda", "GetFunction"))
-			})},
-		faultCase{step: "build", fault: "buildkitd killed mid-build", fails: "publish",
-			edit:   func(m map[string]property.Value) {},
-			during: func(b *deployBench, _ func()) { time.Sleep(2500 * time.Millisecond); b.bk.Kill() },
+			during: settling(throttled("lambda", "GetFunction"), failing("lambda", "GetFunction"))},
+		faultCase{step: "wait", fault: "a conflict (409, twice) on lambda:GetFunction while it settles", during: settling(conflicting("GetFunction"))},
+		faultCase{step: "build", fault: "buildkitd killed mid-build", fails: "build", cause: "build failed",
+			during: after(2500*time.Millisecond, func(b *deployBench, _ func()) { b.bk.Kill() }),
 			heal:   func(b *deployBench) { b.bk.Start() }},
-		faultCase{step: "build", fault: "the update cancelled mid-build", fails: "publish",
-			during: func(b *deployBench, cancel func()) { time.Sleep(2500 * time.Millisecond); cancel() }},
+		faultCase{step: "build", fault: "the update cancelled mid-build", fails: "build", cause: "cancelled",
+			during: after(2500*time.Millisecond, func(b *deployBench, cancel func()) { cancel() })},
 		faultCase{step: "push", fault: "the registry token expiring mid-push (all tokens revoked)",
 			during: whenCalled("registry:PUT-blob", func(b *deployBench, _ func()) {
 				http.Post(b.aws.Endpoint()+"/_localaws/registry/expire-tokens", "application/json", nil)
 			})},
-		faultCase{step: "push", fault: "the update cancelled mid-push", fails: "publish",
-			rules:  []string{`{"service": "registry", "operation": "PUT-manifest", "latencyMs": 3000}`},
+		faultCase{step: "push", fault: "the update cancelled mid-push", fails: "push", cause: "cancelled",
+			rules:  []string{`{"service": "registry", "operation": "PUT-manifest", "latencyMs": 3000, "count": 1}`},
 			during: whenCalled("registry:PUT-manifest", func(b *deployBench, cancel func()) { cancel() })},
-		faultCase{step: "roll", fault: "the update ending Failed (ImageAccessDenied)", fails: "roll",
+		faultCase{step: "roll", fault: "the update ending Failed (ImageAccessDenied)", fails: "roll", cause: "ImageAccessDenied",
 			rules: []string{`{"service": "lambda", "operation": "UpdateFunctionCode", "failUpdate": "ImageAccessDenied", "count": 1,
 				"message": "Lambda does not have permission to access the ECR image. Check the ECR permissions."}`}},
-		faultCase{step: "wait", fault: "the update cancelled mid-wait", fails: "roll", drift: true,
-			rules:  []string{`{"service": "lambda", "operation": "GetFunction", "latencyMs": 1500}`},
+		faultCase{step: "wait", fault: "the update cancelled mid-wait; $LATEST is pointed back", fails: "wait", cause: "cancelled",
+			rules:  []string{`{"service": "lambda", "operation": "GetFunction", "latencyMs": 1500, "count": 1}`},
 			during: whenCalled("lambda:UpdateFunctionCode", func(b *deployBench, cancel func()) { time.Sleep(200 * time.Millisecond); cancel() })},
 		faultCase{step: "wait", fault: "localaws restarted mid-wait",
 			during: whenCalled("lambda:UpdateFunctionCode", func(b *deployBench, _ func()) { b.restartAWS() })},
-		faultCase{step: "verify", fault: "a verification timeout (the invocation answers after 4 s; verify.timeoutSeconds is 2)", fails: "verify",
+		faultCase{step: "verify", fault: "a verification timeout (the invocation answers after 4 s; verify.timeoutSeconds is 2)", fails: "verify", cause: "could not be verified",
 			rules: []string{`{"service": "lambda", "operation": "Invoke", "latencyMs": 4000, "count": 1}`},
 			edit: func(m map[string]property.Value) {
 				v := m["verify"].AsMap().AsMap()
 				v["timeoutSeconds"] = property.New(2.0)
 				m["verify"] = property.New(v)
 			}},
-		faultCase{step: "promote", fault: "lambda:UpdateAlias failing on every attempt (500); $LATEST keeps the verified code", fails: "promote", drift: true,
+		faultCase{step: "verify", fault: "the new version fails verification, and the rollback's own lambda:UpdateFunctionCode is throttled and gets 5xx responses",
+			fails: "verify", cause: "failed verification", broken: true,
+			during: whenCalled("lambda:Invoke", func(b *deployBench, _ func()) {
+				b.fault(throttled("lambda", "UpdateFunctionCode"))
+				b.fault(failing("lambda", "UpdateFunctionCode"))
+			})},
+		faultCase{step: "promote", fault: "lambda:UpdateAlias failing on every attempt (500); $LATEST keeps the verified code", fails: "promote", cause: "ServiceException", drift: true,
 			rules: []string{`{"service": "lambda", "operation": "UpdateAlias", "errorType": "ServiceException", "status": 500}`}},
 		faultCase{step: "prune", fault: "ecr:BatchDeleteImage failing on every attempt (500): the deployment stands, with a warning",
 			rules: []string{`{"service": "ecr", "operation": "BatchDeleteImage", "errorType": "ServerException", "status": 500}`}},
@@ -143,32 +190,58 @@ func faultMatrix() []faultCase {
 	return cases
 }
 
-// TestFaultMatrix deploys through every fault of faultMatrix, one after the
-// other, and checks for each that the function still serves through the
-// alias (the previous version after a failure), that a refresh shows no
-// drift (or exactly the drift expected), that an up without the fault
-// converges to the new version, and that an error names the step, the
+// brokenApp fails verification: it answers 500.
+func brokenApp(marker string) string {
+	return app(marker, "") + "\n\ndef handler(event, context):\n    raise RuntimeError(\"broken on purpose\")\n"
+}
+
+// TestFaultMatrix deploys through every fault of callFaults(true) (first
+// deployments) and faultMatrix (updates), one after the other, and checks
+// for each that the fault really happened, that the function still serves
+// through the alias (the previous version after a failure), that a refresh
+// shows no drift (or exactly the drift expected), that an up without the
+// fault converges to the new version, and that an error names the step, the
 // cause and the fix. It writes the results to docs/reliability.md.
 func TestFaultMatrix(t *testing.T) {
 	b := newDeployBench(t)
-	base := b.args(func(m map[string]property.Value) { m["keepVersions"] = property.New(1.0) })
-	b.mustUp(base)
+	keep1 := func(m map[string]property.Value) { m["keepVersions"] = property.New(1.0) }
 	var rows []string
-	for i, c := range faultMatrix() {
+	creates := callFaults(true)
+	for i, c := range append(creates, faultMatrix()...) {
+		create := i < len(creates)
+		base := keep1
+		if create { // a first deployment: no function, alias or repository (a new one each time)
+			if b.state.Len() > 0 {
+				if err := b.srv.Delete(p.DeleteRequest{Urn: urn, ID: "api", Properties: b.state}); err != nil {
+					t.Fatal(err)
+				}
+				b.state, b.inputs, b.failed = property.Map{}, property.Map{}, false
+			}
+			base = func(m map[string]property.Value) {
+				keep1(m)
+				m["repository"] = property.New(fmt.Sprintf("api-first-%d", i))
+			}
+		}
 		marker := fmt.Sprintf("case-%d", i)
 		b.write("app.py", app(marker, ""))
+		if c.broken {
+			b.write("app.py", brokenApp(marker))
+		}
 		dockerfile, _ := os.ReadFile(b.dir + "/Dockerfile")
 		if strings.Contains(c.fault, "mid-build") {
 			b.write("Dockerfile", slowBuild)
 		}
-		_, before := b.function()
-		previous := b.invokeAlias()
-		edit := func(m map[string]property.Value) { m["keepVersions"] = property.New(1.0) }
+		var before, previous string
+		if !create {
+			_, before = b.function()
+			previous = b.invokeAlias()
+		}
+		edit := base
 		if c.edit != nil {
-			edit = func(m map[string]property.Value) { m["keepVersions"] = property.New(1.0); c.edit(m) }
+			edit = func(m map[string]property.Value) { base(m); c.edit(m) }
 		}
 		in := b.args(edit)
-		http.DefaultClient.Do(mustReq(http.MethodDelete, b.aws.Endpoint()+"/_localaws/faults"))
+		b.clearFaults()
 		for _, rule := range c.rules {
 			b.fault(rule)
 		}
@@ -177,26 +250,32 @@ func TestFaultMatrix(t *testing.T) {
 		if c.during != nil {
 			srv = cancellableServer(t, ctx)
 		}
-		done := make(chan struct{})
+		happened := make(chan bool, 1)
 		go func() {
-			defer close(done)
 			if c.during != nil {
-				c.during(b, cancel)
+				happened <- c.during(b, cancel)
 			}
+			close(happened)
 		}()
 		_, err := b.upWith(srv, in)
-		<-done
+		duringHappened := <-happened
 		cancel()
-		http.DefaultClient.Do(mustReq(http.MethodDelete, b.aws.Endpoint()+"/_localaws/faults"))
-		if c.heal != nil {
-			c.heal(b)
-		}
 
 		var problems []string
 		check := func(ok bool, format string, a ...any) {
 			if !ok {
 				problems = append(problems, fmt.Sprintf(format, a...))
 			}
+		}
+		if c.during != nil {
+			check(duringHappened, "what should happen during the deployment never did")
+		}
+		for _, f := range b.aws.Faults() {
+			check(f.Fired > 0, "the fault on %s:%s never fired", f.Service, f.Operation)
+		}
+		b.clearFaults()
+		if c.heal != nil {
+			c.heal(b)
 		}
 		serving := b.invokeAlias()
 		switch {
@@ -209,6 +288,7 @@ func TestFaultMatrix(t *testing.T) {
 			if err != nil {
 				msg := err.Error()
 				check(strings.HasPrefix(msg, c.fails+":"), "the error does not name the step %s: %v", c.fails, msg)
+				check(strings.Contains(msg, c.cause), "the error does not give the cause (%q): %v", c.cause, msg)
 				check(strings.Contains(strings.ToLower(msg), "fix"), "the error gives no fix: %v", msg)
 			}
 		}
@@ -223,10 +303,11 @@ func TestFaultMatrix(t *testing.T) {
 		}
 		// The rerun without the fault converges.
 		b.write("Dockerfile", string(dockerfile))
-		_, rerr := b.up(b.args(func(m map[string]property.Value) { m["keepVersions"] = property.New(1.0) }))
-		_, after := b.function()
+		b.write("app.py", app(marker, ""))
+		_, rerr := b.up(b.args(base))
+		_, now := b.function()
 		check(rerr == nil, "the rerun failed: %v", rerr)
-		check(strings.Contains(b.invokeAlias(), marker) && after != before, "the rerun does not serve the new version (alias %s, was %s)", after, before)
+		check(strings.Contains(b.invokeAlias(), marker) && now != before, "the rerun does not serve the new version (alias %s, was %s)", now, before)
 
 		outcome := "survived: retried, deployed"
 		if c.fails != "" {
@@ -237,20 +318,22 @@ func TestFaultMatrix(t *testing.T) {
 			result = "✗ " + strings.Join(problems, "; ")
 			t.Errorf("%s / %s: %s", c.step, c.fault, strings.Join(problems, "; "))
 		}
-		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s |", c.step, c.fault, outcome, result))
+		kind := "update"
+		if create {
+			kind = "first deployment"
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s | %s |", c.step, kind, c.fault, outcome, result))
 	}
 	doc := "# Reliability: the fault matrix\n\nGenerated by `TestFaultMatrix` (provider/reliability_test.go) on every test run, against a real buildkitd, localaws and runc. " +
-		"Each row deploys a one-file change through the fault, then checks: (1) the function serves through its alias (the previous version after a failure); " +
+		"Each row deploys a one-file change through the fault (a first deployment, which creates the repository, the function and the alias, or an update), " +
+		"after checking that the fault really happened (localaws counts what each injected fault fired), checks: " +
+		"(1) the function serves through its alias (the previous version after a failure); " +
 		"(2) a refresh shows no drift, or exactly the drift expected; (3) `pulumi up` without the fault converges to the new version; " +
-		"(4) a failure's error names the step, the cause and the fix.\n\n| step | fault | outcome | checks |\n|---|---|---|---|\n" + strings.Join(rows, "\n") + "\n"
+		"(4) a failure's error names the step, the cause and the fix. ECR and CloudWatch Logs have no conflict error, so only Lambda's calls get conflict rows.\n\n" +
+		"| step | deployment | fault | outcome | checks |\n|---|---|---|---|---|\n" + strings.Join(rows, "\n") + "\n"
 	if err := os.WriteFile("../docs/reliability.md", []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func mustReq(method, url string) *http.Request {
-	req, _ := http.NewRequest(method, url, nil)
-	return req
 }
 
 // cancellableServer is a provider whose every call ends when ctx does, as

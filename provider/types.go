@@ -17,6 +17,7 @@ type Args struct {
 	Cache             *bool             `pulumi:"cache,optional"`
 	Triggers          []string          `pulumi:"triggers,optional"`
 	Tags              map[string]string `pulumi:"tags,optional"`
+	ImageTags         []string          `pulumi:"imageTags,optional"`
 	Alias             *string           `pulumi:"alias,optional"`
 	Verify            *Verify           `pulumi:"verify,optional"`
 	Rollback          *bool             `pulumi:"rollback,optional"`
@@ -43,6 +44,9 @@ func (a *Args) Annotate(an infer.Annotator) {
 	an.Describe(&a.Cache, "Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.")
 	an.Describe(&a.Triggers, "Arbitrary values folded into the source hash: a change to any of them rebuilds and redeploys, even when the source is unchanged.")
 	an.Describe(&a.Tags, "AWS tags applied to the ECR repository when this resource creates it.")
+	an.Describe(&a.ImageTags, "More image tags, such as a commit SHA or `latest`, added to the image once its version passed verification and the alias moved, so that they only ever name a verified image. "+
+		"The repository this resource creates keeps them mutable (with `buildcache`); in an immutable repository a tag that already names another image fails the deployment before the function is touched. "+
+		"Pruning does not keep an image for its tags.")
 	an.Describe(&a.Alias, "The alias to move to the new version, only after it passed verification (for example `live`). It is created when missing. Without an alias, `$LATEST` serves the new code as soon as it is rolled.")
 	an.Describe(&a.Verify, "How to prove the new version works before any traffic moves to it. Defaults to an HTTP `GET /` sent as an API Gateway HTTP API (v2) event, expecting a 2xx status.")
 	an.Describe(&a.Rollback, "On a failed verification, restore the previous image and alias, and fail the update with the cause and the fix. Defaults to true.")
@@ -106,7 +110,7 @@ func (v *Verify) Annotate(an infer.Annotator) {
 	an.Describe(&v.ExpectBodyContains, "A string the response body must contain.")
 	an.Describe(&v.URL, "An HTTPS URL to GET after the invocation passed, such as a function URL or an API endpoint; it must answer with `expectStatus` (or any 2xx).")
 	an.Describe(&v.TimeoutSeconds, "How long the verification may take in all, in seconds (1 to 900). Defaults to 60.")
-	an.Describe(&v.LogWindowSeconds, "How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.")
+	an.Describe(&v.LogWindowSeconds, "How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.")
 	an.Describe(&v.FailOnLogErrors, "Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.")
 
 	an.SetDefault(&v.TimeoutSeconds, 60)
@@ -136,7 +140,7 @@ type State struct {
 
 	ImageURI         string        `pulumi:"imageUri"`
 	ImageDigest      string        `pulumi:"imageDigest"`
-	ImageTags        []string      `pulumi:"imageTags"`
+	ContentTag       string        `pulumi:"contentTag"`
 	ImageSizeBytes   int           `pulumi:"imageSizeBytes"`
 	ImagePlatform    string        `pulumi:"imagePlatform"`
 	FunctionArn      string        `pulumi:"functionArn"`
@@ -154,7 +158,7 @@ type State struct {
 func (s *State) Annotate(an infer.Annotator) {
 	an.Describe(&s.ImageURI, "The image the function runs, pinned by digest: `<repositoryUri>@sha256:...`. Lambda accepts this form, and it never drifts when a tag moves.")
 	an.Describe(&s.ImageDigest, "The image manifest's digest, `sha256:...`.")
-	an.Describe(&s.ImageTags, "The tags pushed with the image: the content tag `src-<sourceHash prefix>`.")
+	an.Describe(&s.ContentTag, "The image's content tag, `src-<source hash>-<build inputs hash>`: a later deployment of the same source and build inputs finds it in ECR and builds nothing.")
 	an.Describe(&s.ImageSizeBytes, "The image's compressed size in bytes: its config and layers.")
 	an.Describe(&s.ImagePlatform, "The platform the image was built for, `linux/amd64` or `linux/arm64`: the function's architecture.")
 	an.Describe(&s.FunctionArn, "The function's unqualified ARN.")
@@ -178,7 +182,7 @@ type Failure struct {
 }
 
 func (f *Failure) Annotate(an infer.Annotator) {
-	an.Describe(&f.Step, "The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.")
+	an.Describe(&f.Step, "The step that failed: `analyze`, `build`, `push`, `prove` (the Lambda-compatibility check of the pushed image), `roll`, `wait`, `publish` (the version), `verify` or `promote`.")
 	an.Describe(&f.Message, "What went wrong, with the cause and the fix.")
 	an.Describe(&f.ImageURI, "The image the attempt built, if it got that far.")
 	an.Describe(&f.Version, "The version the attempt published, if it got that far.")

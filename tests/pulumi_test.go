@@ -207,7 +207,7 @@ func (pr *project) importDeployed(inputs map[string]any) {
 	outputs := map[string]any{
 		"imageUri":       "127.0.0.1:5000/orders-api@sha256:0000000000000000000000000000000000000000000000000000000000000000",
 		"imageDigest":    "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-		"imageTags":      []any{"src-000000000000"},
+		"contentTag":     "src-000000000000",
 		"imageSizeBytes": 1234,
 		"imagePlatform":  "linux/amd64",
 		"functionArn":    "arn:aws:lambda:us-east-1:123456789012:function:orders-api",

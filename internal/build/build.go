@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth"
@@ -140,9 +141,9 @@ func (b *Builder) Build(ctx context.Context, o Options) (Result, error) {
 	})
 	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {
-			return Result{}, fmt.Errorf("build cancelled: %w", ctx.Err())
+			return Result{}, &Error{Phase: t.phase(), Err: fmt.Errorf("%s cancelled: %w", t.phase(), ctx.Err())}
 		}
-		return Result{}, t.failure(err, o.Dockerfile)
+		return Result{}, &Error{Phase: t.phase(), Err: t.failure(err, o.Dockerfile)}
 	}
 	dgst := resp.ExporterResponse["containerimage.digest"]
 	if _, err := digest.Parse(dgst); err != nil {
@@ -151,6 +152,17 @@ func (b *Builder) Build(ctx context.Context, o Options) (Result, error) {
 	steps, cached := t.steps()
 	return Result{Digest: dgst, Duration: time.Since(start), Steps: steps, Cached: cached}, nil
 }
+
+// Error is a failed build, with the phase it failed in: "build" while
+// BuildKit solves the Dockerfile, "push" once it exports the image (and the
+// cache) to the registry.
+type Error struct {
+	Phase string
+	Err   error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
 
 // authServer answers buildkitd's credential requests from Login, in memory.
 type authServer struct {
@@ -181,21 +193,39 @@ func isStep(vertex string) bool {
 }
 
 // tracker follows the solve's vertices: for the status line, the cache
-// counts, and the failing step's log.
+// counts, the push's progress, and the failing step's log.
 type tracker struct {
-	progress func(string)
-	vertices map[digest.Digest]*client.Vertex
-	order    []digest.Digest
-	logs     map[digest.Digest]*bytes.Buffer
-	said     map[string]bool
+	progress  func(string)
+	vertices  map[digest.Digest]*client.Vertex
+	order     []digest.Digest
+	logs      map[digest.Digest]*bytes.Buffer
+	dropped   map[digest.Digest]int // bytes of a step's log beyond maxStepLog, from its start
+	said      map[string]bool
+	tenths    map[string]int64 // the tenths of a transfer already reported
+	exporting bool             // the solve is done; the image and cache go to the registry
 }
 
 func newTracker(progress func(string)) *tracker {
-	return &tracker{progress: progress, vertices: map[digest.Digest]*client.Vertex{}, logs: map[digest.Digest]*bytes.Buffer{}, said: map[string]bool{}}
+	return &tracker{progress: progress, vertices: map[digest.Digest]*client.Vertex{}, logs: map[digest.Digest]*bytes.Buffer{},
+		dropped: map[digest.Digest]int{}, said: map[string]bool{}, tenths: map[string]int64{}}
 }
 
-// maxStepLog bounds the log kept per step; the tail is what explains a failure.
-const maxStepLog = 64 << 10
+// maxStepLog bounds the log kept per step: a failing step's log is shown
+// whole up to this size, else its last maxStepLog bytes.
+const maxStepLog = 1 << 20
+
+// phase is "push" once the export to the registry started, else "build".
+func (t *tracker) phase() string {
+	if t.exporting {
+		return "push"
+	}
+	return "build"
+}
+
+// isExport says whether a vertex sends the result to the registry.
+func isExport(name string) bool {
+	return strings.HasPrefix(name, "exporting ") || strings.HasPrefix(name, "pushing ")
+}
 
 func (t *tracker) update(s *client.SolveStatus) {
 	for _, v := range s.Vertexes {
@@ -205,6 +235,9 @@ func (t *tracker) update(s *client.SolveStatus) {
 			v.Cached = true
 		}
 		t.vertices[v.Digest] = v
+		if isExport(v.Name) && v.Started != nil {
+			t.exporting = true
+		}
 		switch {
 		case v.Cached:
 			t.say("CACHED " + v.Name)
@@ -215,7 +248,14 @@ func (t *tracker) update(s *client.SolveStatus) {
 		}
 	}
 	for _, st := range s.Statuses {
-		if st.Completed == nil && st.ID != "" {
+		switch {
+		case st.ID == "" || st.Completed != nil:
+		case st.Total > 0: // a transfer: say every tenth of it
+			if tenth := st.Current * 10 / st.Total; tenth > t.tenths[st.ID] || st.Current == 0 {
+				t.tenths[st.ID] = tenth
+				t.progress(fmt.Sprintf("%s %s of %s", st.ID, units.BytesSize(float64(st.Current)), units.BytesSize(float64(st.Total))))
+			}
+		default:
 			t.say(st.ID)
 		}
 	}
@@ -227,6 +267,7 @@ func (t *tracker) update(s *client.SolveStatus) {
 		}
 		b.Write(l.Data)
 		if b.Len() > maxStepLog {
+			t.dropped[l.Vertex] += b.Len() - maxStepLog
 			b.Next(b.Len() - maxStepLog)
 		}
 	}
@@ -268,7 +309,11 @@ func (t *tracker) failure(err error, dockerfile string) error {
 	if v := t.vertices[failed]; v != nil {
 		fmt.Fprintf(&b, "step %q failed: %s\n", v.Name, v.Error)
 		if l := t.logs[failed]; l != nil && l.Len() > 0 {
-			fmt.Fprintf(&b, "its log:\n%s\n", strings.TrimRight(l.String(), "\n"))
+			b.WriteString("its log:\n")
+			if n := t.dropped[failed]; n > 0 {
+				fmt.Fprintf(&b, "[the first %s are left out]\n", units.BytesSize(float64(n)))
+			}
+			fmt.Fprintf(&b, "%s\n", strings.TrimRight(l.String(), "\n"))
 		}
 	}
 	for _, src := range errdefs.Sources(err) {

@@ -146,7 +146,7 @@ func newBench(t *testing.T) *bench {
 	t.Cleanup(func() { s.Close() })
 	c := ecr.New(awsecr.NewFromConfig(aws.Config{Region: s.Region(), BaseEndpoint: aws.String(s.Endpoint()),
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}))
-	repo, err := c.Ensure(ctx, "api", nil)
+	repo, err := c.Ensure(ctx, "api", ecr.NewRepository{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,9 @@ type Repository struct {
 	// registry cache needs; false in an IMMUTABLE repository without an
 	// exclusion that covers it.
 	CacheTagMutable bool
+
+	mutability types.ImageTagMutability
+	exclusions []types.ImageTagMutabilityExclusionFilter
 }
 
 var repoName = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
@@ -93,25 +96,32 @@ func New(api API) *Client { return &Client{api: api} }
 // Ensure resolves repository (a name or URI) and creates it when it doesn't
 // exist, with the AWS tags given: scan on push, IMMUTABLE image tags except
 // the cache tag.
-func (c *Client) Ensure(ctx context.Context, repository string, tags map[string]string) (Repository, error) {
-	return c.resolve(ctx, repository, true, tags)
+func (c *Client) Ensure(ctx context.Context, repository string, settings NewRepository) (Repository, error) {
+	return c.resolve(ctx, repository, &settings)
+}
+
+// NewRepository is how Ensure creates a repository: every tag immutable but
+// the cache tag and MutableTags, scan on push, and the AWS Tags.
+type NewRepository struct {
+	Tags        map[string]string
+	MutableTags []string // at most 4 (with the cache tag, ECR's limit of 5 exclusion filters)
 }
 
 // Lookup resolves repository without creating it; a missing repository is
 // an error wrapping *types.RepositoryNotFoundException.
 func (c *Client) Lookup(ctx context.Context, repository string) (Repository, error) {
-	return c.resolve(ctx, repository, false, nil)
+	return c.resolve(ctx, repository, nil)
 }
 
-func (c *Client) resolve(ctx context.Context, repository string, create bool, tags map[string]string) (Repository, error) {
+func (c *Client) resolve(ctx context.Context, repository string, create *NewRepository) (Repository, error) {
 	name, host, err := ParseName(repository)
 	if err != nil {
 		return Repository{}, err
 	}
 	repo, err := c.describe(ctx, name)
 	var notFound *types.RepositoryNotFoundException
-	if create && errors.As(err, &notFound) {
-		repo, err = c.create(ctx, name, tags)
+	if create != nil && errors.As(err, &notFound) {
+		repo, err = c.create(ctx, name, *create)
 	}
 	if err != nil {
 		return Repository{}, err
@@ -134,19 +144,23 @@ func (c *Client) describe(ctx context.Context, name string) (Repository, error) 
 	return repository(out.Repositories[0], false)
 }
 
-func (c *Client) create(ctx context.Context, name string, tags map[string]string) (Repository, error) {
+func (c *Client) create(ctx context.Context, name string, settings NewRepository) (Repository, error) {
 	var awsTags []types.Tag
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		awsTags = append(awsTags, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	for _, k := range slices.Sorted(maps.Keys(settings.Tags)) {
+		awsTags = append(awsTags, types.Tag{Key: aws.String(k), Value: aws.String(settings.Tags[k])})
+	}
+	mutable := []types.ImageTagMutabilityExclusionFilter{{FilterType: types.ImageTagMutabilityExclusionFilterTypeWildcard, Filter: aws.String(CacheTag)}}
+	for _, t := range settings.MutableTags {
+		if len(mutable) < 5 && !matchesAny(mutable, t) {
+			mutable = append(mutable, types.ImageTagMutabilityExclusionFilter{FilterType: types.ImageTagMutabilityExclusionFilterTypeWildcard, Filter: aws.String(t)})
+		}
 	}
 	out, err := c.api.CreateRepository(ctx, &ecr.CreateRepositoryInput{
-		Tags:                       awsTags,
-		RepositoryName:             aws.String(name),
-		ImageScanningConfiguration: &types.ImageScanningConfiguration{ScanOnPush: true},
-		ImageTagMutability:         types.ImageTagMutabilityImmutableWithExclusion,
-		ImageTagMutabilityExclusionFilters: []types.ImageTagMutabilityExclusionFilter{
-			{FilterType: types.ImageTagMutabilityExclusionFilterTypeWildcard, Filter: aws.String(CacheTag)},
-		},
+		Tags:                               awsTags,
+		RepositoryName:                     aws.String(name),
+		ImageScanningConfiguration:         &types.ImageScanningConfiguration{ScanOnPush: true},
+		ImageTagMutability:                 types.ImageTagMutabilityImmutableWithExclusion,
+		ImageTagMutabilityExclusionFilters: mutable,
 	})
 	var exists *types.RepositoryAlreadyExistsException
 	if errors.As(err, &exists) { // created by someone else meanwhile
@@ -164,16 +178,22 @@ func repository(r types.Repository, created bool) (Repository, error) {
 	if !ok || host == "" || name == "" {
 		return Repository{}, fmt.Errorf("ECR returned repositoryUri %q, which is not HOST/NAME", uri)
 	}
-	mutable := true
-	switch r.ImageTagMutability {
+	repo := Repository{Name: name, URI: uri, Host: host, Created: created, mutability: r.ImageTagMutability, exclusions: r.ImageTagMutabilityExclusionFilters}
+	repo.CacheTagMutable = repo.TagMutable(CacheTag)
+	return repo, nil
+}
+
+// TagMutable says whether a tag may move to another image in the repository.
+func (r Repository) TagMutable(tag string) bool {
+	switch r.mutability {
 	case types.ImageTagMutabilityImmutable:
-		mutable = false
+		return false
 	case types.ImageTagMutabilityImmutableWithExclusion:
-		mutable = matchesAny(r.ImageTagMutabilityExclusionFilters, CacheTag)
+		return matchesAny(r.exclusions, tag)
 	case types.ImageTagMutabilityMutableWithExclusion:
-		mutable = !matchesAny(r.ImageTagMutabilityExclusionFilters, CacheTag)
+		return !matchesAny(r.exclusions, tag)
 	}
-	return Repository{Name: name, URI: uri, Host: host, Created: created, CacheTagMutable: mutable}, nil
+	return true
 }
 
 func matchesAny(filters []types.ImageTagMutabilityExclusionFilter, tag string) bool {
@@ -329,6 +349,35 @@ func (c *Client) Reference(ctx context.Context, repo Repository, functionArn, di
 		return fmt.Errorf("tagging %s as %s: %w", ref, tag.TagStr(), err)
 	}
 	return nil
+}
+
+// Tag adds tags to the image at digest, through the registry as Reference
+// does; a tag that already names it is fine.
+func (c *Client) Tag(ctx context.Context, repo Repository, digest string, tags []string) error {
+	creds, err := c.Login(ctx, repo.Host)
+	if err != nil {
+		return err
+	}
+	ref, err := name.NewDigest(repo.URI + "@" + digest)
+	if err != nil {
+		return err
+	}
+	auth := authn.FromConfig(authn.AuthConfig{Username: creds.Username, Password: creds.Password})
+	desc, err := remote.Get(ref, remote.WithContext(ctx), remote.WithAuth(auth))
+	if err != nil {
+		return fmt.Errorf("reading %s to tag it: %w", ref, err)
+	}
+	for _, t := range tags {
+		if err := remote.Put(ref.Context().Tag(t), desc, remote.WithContext(ctx), remote.WithAuth(auth)); err != nil {
+			return fmt.Errorf("tagging %s as %s: %w", ref, t, err)
+		}
+	}
+	return nil
+}
+
+// Delete deletes the image at digest with its tags; a missing one is fine.
+func (c *Client) Delete(ctx context.Context, repo Repository, digest string) error {
+	return c.batchDelete(ctx, repo, []types.ImageIdentifier{{ImageDigest: aws.String(digest)}})
 }
 
 // Listed is an image in a repository, with its tags.

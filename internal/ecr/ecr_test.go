@@ -84,7 +84,7 @@ func (b *bench) push(t *testing.T, ref string, img v1.Image) string {
 
 func TestEnsureCreatesARepositoryForDeployments(t *testing.T) {
 	b := newBench(t)
-	repo, err := b.c.Ensure(ctx, "team/orders-api", map[string]string{"team": "orders"})
+	repo, err := b.c.Ensure(ctx, "team/orders-api", NewRepository{Tags: map[string]string{"team": "orders"}, MutableTags: []string{"latest"}})
 	if err != nil || !repo.Created || !repo.CacheTagMutable || repo.Name != "team/orders-api" || repo.Host != b.s.RegistryHost() ||
 		repo.URI != b.s.RegistryHost()+"/team/orders-api" {
 		t.Fatalf("Ensure: %+v %v", repo, err)
@@ -95,30 +95,33 @@ func TestEnsureCreatesARepositoryForDeployments(t *testing.T) {
 	}
 	r := out.Repositories[0]
 	if !r.ImageScanningConfiguration.ScanOnPush || r.ImageTagMutability != types.ImageTagMutabilityImmutableWithExclusion ||
-		len(r.ImageTagMutabilityExclusionFilters) != 1 || *r.ImageTagMutabilityExclusionFilters[0].Filter != CacheTag {
+		len(r.ImageTagMutabilityExclusionFilters) != 2 || *r.ImageTagMutabilityExclusionFilters[0].Filter != CacheTag || *r.ImageTagMutabilityExclusionFilters[1].Filter != "latest" {
 		t.Fatalf("created repository: %+v", r)
+	}
+	if !repo.TagMutable("latest") || !repo.TagMutable(CacheTag) || repo.TagMutable("src-0123") {
+		t.Fatalf("which tags may move: latest %v, %s %v, src-0123 %v", repo.TagMutable("latest"), CacheTag, repo.TagMutable(CacheTag), repo.TagMutable("src-0123"))
 	}
 	tags, _ := b.api.ListTagsForResource(ctx, &awsecr.ListTagsForResourceInput{ResourceArn: r.RepositoryArn})
 	if tags == nil || len(tags.Tags) != 1 || *tags.Tags[0].Key != "team" {
 		t.Fatalf("repository tags: %+v", tags)
 	}
-	again, err := b.c.Ensure(ctx, repo.URI+":v1", nil)
+	again, err := b.c.Ensure(ctx, repo.URI+":v1", NewRepository{})
 	if err != nil || again.Created || again.URI != repo.URI {
 		t.Fatalf("Ensure by URI: %+v %v", again, err)
 	}
-	if _, err := b.c.Ensure(ctx, "registry.example:443/team/orders-api", nil); err == nil ||
+	if _, err := b.c.Ensure(ctx, "registry.example:443/team/orders-api", NewRepository{}); err == nil ||
 		!strings.Contains(err.Error(), `use the bare name "team/orders-api"`) {
 		t.Fatalf("a URI of another registry: %v", err)
 	}
 	b.api.CreateRepository(ctx, &awsecr.CreateRepositoryInput{RepositoryName: aws.String("locked"), ImageTagMutability: types.ImageTagMutabilityImmutable})
-	if locked, err := b.c.Ensure(ctx, "locked", nil); err != nil || locked.Created || locked.CacheTagMutable {
+	if locked, err := b.c.Ensure(ctx, "locked", NewRepository{}); err != nil || locked.Created || locked.CacheTagMutable {
 		t.Fatalf("an IMMUTABLE repository: %+v %v", locked, err)
 	}
 }
 
 func TestLoginAndFindTag(t *testing.T) {
 	b := newBench(t)
-	repo, _ := b.c.Ensure(ctx, "api", nil)
+	repo, _ := b.c.Ensure(ctx, "api", NewRepository{})
 	creds, err := b.c.Login(ctx, repo.Host)
 	if err != nil || creds.Username != "AWS" || creds.Password == "" || strings.Contains(creds.String(), creds.Password) {
 		t.Fatalf("Login: %v %v", creds, err)
@@ -168,7 +171,7 @@ func lambdaImage(t *testing.T, arch string, cmd ...string) v1.Image {
 
 func TestProveAcceptsOnlyWhatLambdaAccepts(t *testing.T) {
 	b := newBench(t)
-	repo, _ := b.c.Ensure(ctx, "api", nil)
+	repo, _ := b.c.Ensure(ctx, "api", NewRepository{})
 	creds, _ := b.c.Login(ctx, repo.Host)
 	sizes := t.TempDir()
 	opts := ProveOptions{Architecture: "amd64", SizeCache: sizes}
@@ -237,7 +240,7 @@ func mustLayer(t *testing.T, mt ggcrtypes.MediaType) v1.Layer {
 
 func TestBlobs(t *testing.T) {
 	b := newBench(t)
-	repo, _ := b.c.Ensure(ctx, "api", nil)
+	repo, _ := b.c.Ensure(ctx, "api", NewRepository{})
 	creds, _ := b.c.Login(ctx, repo.Host)
 	img := lambdaImage(t, "amd64", "x")
 	ref := b.push(t, repo.URI+":v1", img)

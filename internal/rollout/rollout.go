@@ -212,7 +212,7 @@ func (c *Client) Create(ctx context.Context, name, imageURI string, s Settings) 
 		}
 	}).WaitForOutput(ctx, &lambda.GetFunctionInput{FunctionName: &name}, c.maxWait())
 	if err != nil {
-		return Function{}, err
+		return Function{}, waiting(err)
 	}
 	return function(out), nil
 }
@@ -226,8 +226,25 @@ func (e *UpdateFailed) Error() string {
 	return fmt.Sprintf("lambda could not update function %s to %s: %s: %s", e.Function, e.Image, e.Code, e.Reason)
 }
 
+// WaitError is a wait for Lambda that ended without an outcome: the
+// function or version was still settling when the wait failed (an API
+// error, a timeout, a cancellation).
+type WaitError struct{ Err error }
+
+func (e *WaitError) Error() string { return e.Err.Error() }
+func (e *WaitError) Unwrap() error { return e.Err }
+
+// waiting wraps a waiter's error, unless it is an outcome (*UpdateFailed).
+func waiting(err error) error {
+	if err == nil || errors.As(err, new(*UpdateFailed)) {
+		return err
+	}
+	return &WaitError{err}
+}
+
 // waitUpdated waits until LastUpdateStatus is Successful, stopping at once on
-// Failed with an *UpdateFailed that carries the reason code.
+// Failed with an *UpdateFailed that carries the reason code; any other
+// failure is a *WaitError.
 func (c *Client) waitUpdated(ctx context.Context, name string) (*lambda.GetFunctionOutput, error) {
 	var last *lambda.GetFunctionOutput
 	out, err := lambda.NewFunctionUpdatedV2Waiter(c.API, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
@@ -254,9 +271,9 @@ func (c *Client) waitUpdated(ctx context.Context, name string) (*lambda.GetFunct
 		return last, err
 	}
 	if err != nil && ctx.Err() == nil && !errors.As(err, new(*UpdateFailed)) && strings.Contains(err.Error(), "exceeded max wait time") {
-		return nil, fmt.Errorf("function %s was still updating after %s: %w", name, c.maxWait(), err)
+		return nil, waiting(fmt.Errorf("function %s was still updating after %s: %w", name, c.maxWait(), err))
 	}
-	return out, err
+	return out, waiting(err)
 }
 
 // Point sets the function's code to imageURI (repo@sha256:..., never a tag),
@@ -311,7 +328,7 @@ func (c *Client) Publish(ctx context.Context, fn Function, description string) (
 		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 5*time.Second
 	}).Wait(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &fn.Name, Qualifier: &version}, c.maxWait())
 	if err != nil {
-		return "", fmt.Errorf("version %s of function %s did not become Active: %w", version, fn.Name, err)
+		return "", waiting(fmt.Errorf("version %s of function %s did not become Active: %w", version, fn.Name, err))
 	}
 	return version, nil
 }

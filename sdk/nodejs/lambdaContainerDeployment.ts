@@ -67,6 +67,10 @@ export class LambdaContainerDeployment extends pulumi.CustomResource {
      */
     declare public readonly cache: pulumi.Output<boolean | undefined>;
     /**
+     * The image's content tag, `src-<source hash>-<build inputs hash>`: a later deployment of the same source and build inputs finds it in ECR and builds nothing.
+     */
+    declare public /*out*/ readonly contentTag: pulumi.Output<string>;
+    /**
      * The build context: a directory, relative to the Pulumi program's directory. Exactly the files BuildKit would send (after `.dockerignore`) are hashed, and only a change to them rebuilds the image.
      */
     declare public readonly context: pulumi.Output<string>;
@@ -107,9 +111,9 @@ export class LambdaContainerDeployment extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly imageSizeBytes: pulumi.Output<number>;
     /**
-     * The tags pushed with the image: the content tag `src-<sourceHash prefix>`.
+     * More image tags, such as a commit SHA or `latest`, added to the image once its version passed verification and the alias moved, so that they only ever name a verified image. The repository this resource creates keeps them mutable (with `buildcache`); in an immutable repository a tag that already names another image fails the deployment before the function is touched. Pruning does not keep an image for its tags.
      */
-    declare public /*out*/ readonly imageTags: pulumi.Output<string[]>;
+    declare public readonly imageTags: pulumi.Output<string[] | undefined>;
     /**
      * The image the function runs, pinned by digest: `<repositoryUri>@sha256:...`. Lambda accepts this form, and it never drifts when a tag moves.
      */
@@ -159,7 +163,7 @@ export class LambdaContainerDeployment extends pulumi.CustomResource {
      */
     declare public readonly sourceFiles: pulumi.Output<{[key: string]: string} | undefined>;
     /**
-     * Computed by the provider: the content hash of the build context (files, exec bits, the Dockerfile, build arguments, target, platform and triggers). Leave it unset.
+     * Computed by the provider: the content hash of the build context exactly as BuildKit sends it (paths, contents and exec bits of the files `.dockerignore` keeps, the Dockerfile even when ignored) and the `triggers`, named with its algorithm (`blake3:...`). Build arguments, target and platform are separate inputs, so that the diff names them. Leave it unset.
      */
     declare public readonly sourceHash: pulumi.Output<string | undefined>;
     /**
@@ -213,6 +217,7 @@ export class LambdaContainerDeployment extends pulumi.CustomResource {
             resourceInputs["function"] = args?.function;
             resourceInputs["functionFromStack"] = args?.functionFromStack;
             resourceInputs["functionSettings"] = args ? pulumi.output(args.functionSettings).apply(v => v === undefined ? undefined : inputs.functionSettingsArgsProvideDefaults(v)) : undefined;
+            resourceInputs["imageTags"] = args?.imageTags;
             resourceInputs["keepVersions"] = (args?.keepVersions) ?? 3;
             resourceInputs["platform"] = args?.platform;
             resourceInputs["repository"] = args?.repository;
@@ -225,12 +230,12 @@ export class LambdaContainerDeployment extends pulumi.CustomResource {
             resourceInputs["triggers"] = args?.triggers;
             resourceInputs["verify"] = args ? pulumi.output(args.verify).apply(v => v === undefined ? undefined : inputs.verifyArgsProvideDefaults(v)) : undefined;
             resourceInputs["aliasArn"] = undefined /*out*/;
+            resourceInputs["contentTag"] = undefined /*out*/;
             resourceInputs["findings"] = undefined /*out*/;
             resourceInputs["functionArn"] = undefined /*out*/;
             resourceInputs["imageDigest"] = undefined /*out*/;
             resourceInputs["imagePlatform"] = undefined /*out*/;
             resourceInputs["imageSizeBytes"] = undefined /*out*/;
-            resourceInputs["imageTags"] = undefined /*out*/;
             resourceInputs["imageUri"] = undefined /*out*/;
             resourceInputs["lastFailure"] = undefined /*out*/;
             resourceInputs["managedAlias"] = undefined /*out*/;
@@ -245,6 +250,7 @@ export class LambdaContainerDeployment extends pulumi.CustomResource {
             resourceInputs["analysis"] = undefined /*out*/;
             resourceInputs["buildArgs"] = undefined /*out*/;
             resourceInputs["cache"] = undefined /*out*/;
+            resourceInputs["contentTag"] = undefined /*out*/;
             resourceInputs["context"] = undefined /*out*/;
             resourceInputs["dockerfile"] = undefined /*out*/;
             resourceInputs["findings"] = undefined /*out*/;
@@ -324,6 +330,10 @@ export interface LambdaContainerDeploymentArgs {
      */
     functionSettings?: pulumi.Input<inputs.FunctionSettingsArgs | undefined>;
     /**
+     * More image tags, such as a commit SHA or `latest`, added to the image once its version passed verification and the alias moved, so that they only ever name a verified image. The repository this resource creates keeps them mutable (with `buildcache`); in an immutable repository a tag that already names another image fails the deployment before the function is touched. Pruning does not keep an image for its tags.
+     */
+    imageTags?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
      * How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.
      */
     keepVersions?: pulumi.Input<number | undefined>;
@@ -348,7 +358,7 @@ export interface LambdaContainerDeploymentArgs {
      */
     sourceFiles?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
     /**
-     * Computed by the provider: the content hash of the build context (files, exec bits, the Dockerfile, build arguments, target, platform and triggers). Leave it unset.
+     * Computed by the provider: the content hash of the build context exactly as BuildKit sends it (paths, contents and exec bits of the files `.dockerignore` keeps, the Dockerfile even when ignored) and the `triggers`, named with its algorithm (`blake3:...`). Build arguments, target and platform are separate inputs, so that the diff names them. Leave it unset.
      */
     sourceHash?: pulumi.Input<string | undefined>;
     /**

@@ -26,6 +26,8 @@ type LambdaContainerDeployment struct {
 	BuildArgs pulumi.StringMapOutput `pulumi:"buildArgs"`
 	// Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.
 	Cache pulumi.BoolPtrOutput `pulumi:"cache"`
+	// The image's content tag, `src-<source hash>-<build inputs hash>`: a later deployment of the same source and build inputs finds it in ECR and builds nothing.
+	ContentTag pulumi.StringOutput `pulumi:"contentTag"`
 	// The build context: a directory, relative to the Pulumi program's directory. Exactly the files BuildKit would send (after `.dockerignore`) are hashed, and only a change to them rebuilds the image.
 	Context pulumi.StringOutput `pulumi:"context"`
 	// The Dockerfile, relative to `context` (or absolute). Defaults to `Dockerfile` in the context.
@@ -46,7 +48,7 @@ type LambdaContainerDeployment struct {
 	ImagePlatform pulumi.StringOutput `pulumi:"imagePlatform"`
 	// The image's compressed size in bytes: its config and layers.
 	ImageSizeBytes pulumi.IntOutput `pulumi:"imageSizeBytes"`
-	// The tags pushed with the image: the content tag `src-<sourceHash prefix>`.
+	// More image tags, such as a commit SHA or `latest`, added to the image once its version passed verification and the alias moved, so that they only ever name a verified image. The repository this resource creates keeps them mutable (with `buildcache`); in an immutable repository a tag that already names another image fails the deployment before the function is touched. Pruning does not keep an image for its tags.
 	ImageTags pulumi.StringArrayOutput `pulumi:"imageTags"`
 	// The image the function runs, pinned by digest: `<repositoryUri>@sha256:...`. Lambda accepts this form, and it never drifts when a tag moves.
 	ImageUri pulumi.StringOutput `pulumi:"imageUri"`
@@ -72,7 +74,7 @@ type LambdaContainerDeployment struct {
 	Secrets pulumi.StringMapOutput `pulumi:"secrets"`
 	// Computed by the provider: a short digest per file of the build context (per directory for very large contexts), so that the preview names what changed. Leave it unset.
 	SourceFiles pulumi.StringMapOutput `pulumi:"sourceFiles"`
-	// Computed by the provider: the content hash of the build context (files, exec bits, the Dockerfile, build arguments, target, platform and triggers). Leave it unset.
+	// Computed by the provider: the content hash of the build context exactly as BuildKit sends it (paths, contents and exec bits of the files `.dockerignore` keeps, the Dockerfile even when ignored) and the `triggers`, named with its algorithm (`blake3:...`). Build arguments, target and platform are separate inputs, so that the diff names them. Leave it unset.
 	SourceHash pulumi.StringPtrOutput `pulumi:"sourceHash"`
 	// AWS tags applied to the ECR repository when this resource creates it.
 	Tags pulumi.StringMapOutput `pulumi:"tags"`
@@ -183,6 +185,8 @@ type lambdaContainerDeploymentArgs struct {
 	FunctionFromStack *StackOutput `pulumi:"functionFromStack"`
 	// Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
 	FunctionSettings *FunctionSettings `pulumi:"functionSettings"`
+	// More image tags, such as a commit SHA or `latest`, added to the image once its version passed verification and the alias moved, so that they only ever name a verified image. The repository this resource creates keeps them mutable (with `buildcache`); in an immutable repository a tag that already names another image fails the deployment before the function is touched. Pruning does not keep an image for its tags.
+	ImageTags []string `pulumi:"imageTags"`
 	// How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.
 	KeepVersions *int `pulumi:"keepVersions"`
 	// The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
@@ -195,7 +199,7 @@ type lambdaContainerDeploymentArgs struct {
 	Secrets map[string]string `pulumi:"secrets"`
 	// Computed by the provider: a short digest per file of the build context (per directory for very large contexts), so that the preview names what changed. Leave it unset.
 	SourceFiles map[string]string `pulumi:"sourceFiles"`
-	// Computed by the provider: the content hash of the build context (files, exec bits, the Dockerfile, build arguments, target, platform and triggers). Leave it unset.
+	// Computed by the provider: the content hash of the build context exactly as BuildKit sends it (paths, contents and exec bits of the files `.dockerignore` keeps, the Dockerfile even when ignored) and the `triggers`, named with its algorithm (`blake3:...`). Build arguments, target and platform are separate inputs, so that the diff names them. Leave it unset.
 	SourceHash *string `pulumi:"sourceHash"`
 	// AWS tags applied to the ECR repository when this resource creates it.
 	Tags map[string]string `pulumi:"tags"`
@@ -227,6 +231,8 @@ type LambdaContainerDeploymentArgs struct {
 	FunctionFromStack StackOutputPtrInput
 	// Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
 	FunctionSettings FunctionSettingsPtrInput
+	// More image tags, such as a commit SHA or `latest`, added to the image once its version passed verification and the alias moved, so that they only ever name a verified image. The repository this resource creates keeps them mutable (with `buildcache`); in an immutable repository a tag that already names another image fails the deployment before the function is touched. Pruning does not keep an image for its tags.
+	ImageTags pulumi.StringArrayInput
 	// How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.
 	KeepVersions pulumi.IntPtrInput
 	// The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
@@ -239,7 +245,7 @@ type LambdaContainerDeploymentArgs struct {
 	Secrets pulumi.StringMapInput
 	// Computed by the provider: a short digest per file of the build context (per directory for very large contexts), so that the preview names what changed. Leave it unset.
 	SourceFiles pulumi.StringMapInput
-	// Computed by the provider: the content hash of the build context (files, exec bits, the Dockerfile, build arguments, target, platform and triggers). Leave it unset.
+	// Computed by the provider: the content hash of the build context exactly as BuildKit sends it (paths, contents and exec bits of the files `.dockerignore` keeps, the Dockerfile even when ignored) and the `triggers`, named with its algorithm (`blake3:...`). Build arguments, target and platform are separate inputs, so that the diff names them. Leave it unset.
 	SourceHash pulumi.StringPtrInput
 	// AWS tags applied to the ECR repository when this resource creates it.
 	Tags pulumi.StringMapInput
@@ -363,6 +369,11 @@ func (o LambdaContainerDeploymentOutput) Cache() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.BoolPtrOutput { return v.Cache }).(pulumi.BoolPtrOutput)
 }
 
+// The image's content tag, `src-<source hash>-<build inputs hash>`: a later deployment of the same source and build inputs finds it in ECR and builds nothing.
+func (o LambdaContainerDeploymentOutput) ContentTag() pulumi.StringOutput {
+	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.StringOutput { return v.ContentTag }).(pulumi.StringOutput)
+}
+
 // The build context: a directory, relative to the Pulumi program's directory. Exactly the files BuildKit would send (after `.dockerignore`) are hashed, and only a change to them rebuilds the image.
 func (o LambdaContainerDeploymentOutput) Context() pulumi.StringOutput {
 	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.StringOutput { return v.Context }).(pulumi.StringOutput)
@@ -413,7 +424,7 @@ func (o LambdaContainerDeploymentOutput) ImageSizeBytes() pulumi.IntOutput {
 	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.IntOutput { return v.ImageSizeBytes }).(pulumi.IntOutput)
 }
 
-// The tags pushed with the image: the content tag `src-<sourceHash prefix>`.
+// More image tags, such as a commit SHA or `latest`, added to the image once its version passed verification and the alias moved, so that they only ever name a verified image. The repository this resource creates keeps them mutable (with `buildcache`); in an immutable repository a tag that already names another image fails the deployment before the function is touched. Pruning does not keep an image for its tags.
 func (o LambdaContainerDeploymentOutput) ImageTags() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.StringArrayOutput { return v.ImageTags }).(pulumi.StringArrayOutput)
 }
@@ -478,7 +489,7 @@ func (o LambdaContainerDeploymentOutput) SourceFiles() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.StringMapOutput { return v.SourceFiles }).(pulumi.StringMapOutput)
 }
 
-// Computed by the provider: the content hash of the build context (files, exec bits, the Dockerfile, build arguments, target, platform and triggers). Leave it unset.
+// Computed by the provider: the content hash of the build context exactly as BuildKit sends it (paths, contents and exec bits of the files `.dockerignore` keeps, the Dockerfile even when ignored) and the `triggers`, named with its algorithm (`blake3:...`). Build arguments, target and platform are separate inputs, so that the diff names them. Leave it unset.
 func (o LambdaContainerDeploymentOutput) SourceHash() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *LambdaContainerDeployment) pulumi.StringPtrOutput { return v.SourceHash }).(pulumi.StringPtrOutput)
 }

@@ -18,7 +18,7 @@ type Failure struct {
 	ImageUri *string `pulumi:"imageUri"`
 	// What went wrong, with the cause and the fix.
 	Message string `pulumi:"message"`
-	// The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.
+	// The step that failed: `analyze`, `build`, `push`, `prove` (the Lambda-compatibility check of the pushed image), `roll`, `wait`, `publish` (the version), `verify` or `promote`.
 	Step string `pulumi:"step"`
 	// The version the attempt published, if it got that far.
 	Version *string `pulumi:"version"`
@@ -48,7 +48,7 @@ func (o FailureOutput) Message() pulumi.StringOutput {
 	return o.ApplyT(func(v Failure) string { return v.Message }).(pulumi.StringOutput)
 }
 
-// The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.
+// The step that failed: `analyze`, `build`, `push`, `prove` (the Lambda-compatibility check of the pushed image), `roll`, `wait`, `publish` (the version), `verify` or `promote`.
 func (o FailureOutput) Step() pulumi.StringOutput {
 	return o.ApplyT(func(v Failure) string { return v.Step }).(pulumi.StringOutput)
 }
@@ -102,7 +102,7 @@ func (o FailurePtrOutput) Message() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
-// The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.
+// The step that failed: `analyze`, `build`, `push`, `prove` (the Lambda-compatibility check of the pushed image), `roll`, `wait`, `publish` (the version), `verify` or `promote`.
 func (o FailurePtrOutput) Step() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Failure) *string {
 		if v == nil {
@@ -1007,7 +1007,7 @@ type Verify struct {
 	FailOnLogErrors *bool `pulumi:"failOnLogErrors"`
 	// An HTTP request, sent to the new version as an API Gateway HTTP API (v2) event, the shape mangum expects. Give at most one of `http` and `event`.
 	Http *HttpRequest `pulumi:"http"`
-	// How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.
+	// How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.
 	LogWindowSeconds *int `pulumi:"logWindowSeconds"`
 	// How long the verification may take in all, in seconds (1 to 900). Defaults to 60.
 	TimeoutSeconds *int `pulumi:"timeoutSeconds"`
@@ -1060,7 +1060,7 @@ type VerifyArgs struct {
 	FailOnLogErrors pulumi.BoolPtrInput `pulumi:"failOnLogErrors"`
 	// An HTTP request, sent to the new version as an API Gateway HTTP API (v2) event, the shape mangum expects. Give at most one of `http` and `event`.
 	Http HttpRequestPtrInput `pulumi:"http"`
-	// How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.
+	// How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.
 	LogWindowSeconds pulumi.IntPtrInput `pulumi:"logWindowSeconds"`
 	// How long the verification may take in all, in seconds (1 to 900). Defaults to 60.
 	TimeoutSeconds pulumi.IntPtrInput `pulumi:"timeoutSeconds"`
@@ -1188,7 +1188,7 @@ func (o VerifyOutput) Http() HttpRequestPtrOutput {
 	return o.ApplyT(func(v Verify) *HttpRequest { return v.Http }).(HttpRequestPtrOutput)
 }
 
-// How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.
+// How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.
 func (o VerifyOutput) LogWindowSeconds() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v Verify) *int { return v.LogWindowSeconds }).(pulumi.IntPtrOutput)
 }
@@ -1277,7 +1277,7 @@ func (o VerifyPtrOutput) Http() HttpRequestPtrOutput {
 	}).(HttpRequestPtrOutput)
 }
 
-// How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.
+// How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.
 func (o VerifyPtrOutput) LogWindowSeconds() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v *Verify) *int {
 		if v == nil {

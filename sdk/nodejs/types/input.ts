@@ -101,7 +101,7 @@ export interface VerifyArgs {
      */
     http?: pulumi.Input<inputs.HttpRequestArgs | undefined>;
     /**
-     * How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.
+     * How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.
      */
     logWindowSeconds?: pulumi.Input<number | undefined>;
     /**

@@ -17,7 +17,7 @@ export interface Failure {
      */
     message: string;
     /**
-     * The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.
+     * The step that failed: `analyze`, `build`, `push`, `prove` (the Lambda-compatibility check of the pushed image), `roll`, `wait`, `publish` (the version), `verify` or `promote`.
      */
     step: string;
     /**
@@ -182,7 +182,7 @@ export interface Verify {
      */
     http?: outputs.HttpRequest;
     /**
-     * How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.
+     * How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.
      */
     logWindowSeconds?: number;
     /**

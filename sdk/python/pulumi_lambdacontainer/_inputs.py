@@ -297,7 +297,7 @@ class VerifyArgsDict(TypedDict):
     """
     log_window_seconds: NotRequired[pulumi.Input[Optional[_builtins.int]]]
     """
-    How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.
+    How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.
     """
     timeout_seconds: NotRequired[pulumi.Input[Optional[_builtins.int]]]
     """
@@ -325,7 +325,7 @@ class VerifyArgs:
         :param pulumi.Input[_builtins.int] expect_status: The status code the response must have (100 to 599): the `statusCode` of an HTTP response. Without it, any 2xx passes.
         :param pulumi.Input[_builtins.bool] fail_on_log_errors: Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.
         :param pulumi.Input['HttpRequestArgs'] http: An HTTP request, sent to the new version as an API Gateway HTTP API (v2) event, the shape mangum expects. Give at most one of `http` and `event`.
-        :param pulumi.Input[_builtins.int] log_window_seconds: How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.
+        :param pulumi.Input[_builtins.int] log_window_seconds: How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long the verification may take in all, in seconds (1 to 900). Defaults to 60.
         :param pulumi.Input[_builtins.str] url: An HTTPS URL to GET after the invocation passed, such as a function URL or an API endpoint; it must answer with `expectStatus` (or any 2xx).
         """
@@ -416,7 +416,7 @@ class VerifyArgs:
     @pulumi.getter(name="logWindowSeconds")
     def log_window_seconds(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
-        How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.
+        How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.
         """
         return pulumi.get(self, "log_window_seconds")
 

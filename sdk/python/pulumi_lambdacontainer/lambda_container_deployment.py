@@ -31,6 +31,7 @@ class LambdaContainerDeploymentArgs:
                  function: pulumi.Input[Optional[_builtins.str]] = None,
                  function_from_stack: pulumi.Input[Optional['StackOutputArgs']] = None,
                  function_settings: pulumi.Input[Optional['FunctionSettingsArgs']] = None,
+                 image_tags: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  keep_versions: pulumi.Input[Optional[_builtins.int]] = None,
                  platform: pulumi.Input[Optional[_builtins.str]] = None,
                  rollback: pulumi.Input[Optional[_builtins.bool]] = None,
@@ -54,12 +55,13 @@ class LambdaContainerDeploymentArgs:
         :param pulumi.Input[_builtins.str] function: The Lambda function to deploy to: its name or ARN. The function must use `PackageType: Image`. Give exactly one of `function` and `functionFromStack`.
         :param pulumi.Input['StackOutputArgs'] function_from_stack: Find the function's name or ARN in the outputs of a CloudFormation stack, for functions created by SAM, CDK or plain CloudFormation. Give exactly one of `function` and `functionFromStack`.
         :param pulumi.Input['FunctionSettingsArgs'] function_settings: Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] image_tags: More image tags, such as a commit SHA or `latest`, added to the image once its version passed verification and the alias moved, so that they only ever name a verified image. The repository this resource creates keeps them mutable (with `buildcache`); in an immutable repository a tag that already names another image fails the deployment before the function is touched. Pruning does not keep an image for its tags.
         :param pulumi.Input[_builtins.int] keep_versions: How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.
         :param pulumi.Input[_builtins.str] platform: The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
         :param pulumi.Input[_builtins.bool] rollback: On a failed verification, restore the previous image and alias, and fail the update with the cause and the fix. Defaults to true.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: Build secrets, mounted with `RUN --mount=type=secret,id=<key>`. They never reach an image layer, the image history, the Pulumi state or a log, and a change to them alone does not rebuild.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] source_files: Computed by the provider: a short digest per file of the build context (per directory for very large contexts), so that the preview names what changed. Leave it unset.
-        :param pulumi.Input[_builtins.str] source_hash: Computed by the provider: the content hash of the build context (files, exec bits, the Dockerfile, build arguments, target, platform and triggers). Leave it unset.
+        :param pulumi.Input[_builtins.str] source_hash: Computed by the provider: the content hash of the build context exactly as BuildKit sends it (paths, contents and exec bits of the files `.dockerignore` keeps, the Dockerfile even when ignored) and the `triggers`, named with its algorithm (`blake3:...`). Build arguments, target and platform are separate inputs, so that the diff names them. Leave it unset.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: AWS tags applied to the ECR repository when this resource creates it.
         :param pulumi.Input[_builtins.str] target: The Dockerfile stage to build. Defaults to the last stage.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] triggers: Arbitrary values folded into the source hash: a change to any of them rebuilds and redeploys, even when the source is unchanged.
@@ -87,6 +89,8 @@ class LambdaContainerDeploymentArgs:
             pulumi.set(__self__, "function_from_stack", function_from_stack)
         if function_settings is not None:
             pulumi.set(__self__, "function_settings", function_settings)
+        if image_tags is not None:
+            pulumi.set(__self__, "image_tags", image_tags)
         if keep_versions is None:
             keep_versions = 3
         if keep_versions is not None:
@@ -233,6 +237,18 @@ class LambdaContainerDeploymentArgs:
         pulumi.set(self, "function_settings", value)
 
     @_builtins.property
+    @pulumi.getter(name="imageTags")
+    def image_tags(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        More image tags, such as a commit SHA or `latest`, added to the image once its version passed verification and the alias moved, so that they only ever name a verified image. The repository this resource creates keeps them mutable (with `buildcache`); in an immutable repository a tag that already names another image fails the deployment before the function is touched. Pruning does not keep an image for its tags.
+        """
+        return pulumi.get(self, "image_tags")
+
+    @image_tags.setter
+    def image_tags(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "image_tags", value)
+
+    @_builtins.property
     @pulumi.getter(name="keepVersions")
     def keep_versions(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
@@ -296,7 +312,7 @@ class LambdaContainerDeploymentArgs:
     @pulumi.getter(name="sourceHash")
     def source_hash(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Computed by the provider: the content hash of the build context (files, exec bits, the Dockerfile, build arguments, target, platform and triggers). Leave it unset.
+        Computed by the provider: the content hash of the build context exactly as BuildKit sends it (paths, contents and exec bits of the files `.dockerignore` keeps, the Dockerfile even when ignored) and the `triggers`, named with its algorithm (`blake3:...`). Build arguments, target and platform are separate inputs, so that the diff names them. Leave it unset.
         """
         return pulumi.get(self, "source_hash")
 
@@ -368,6 +384,7 @@ class LambdaContainerDeployment(pulumi.CustomResource):
                  function: pulumi.Input[Optional[_builtins.str]] = None,
                  function_from_stack: pulumi.Input[Optional[Union['StackOutputArgs', 'StackOutputArgsDict', 'outputs.StackOutput']]] = None,
                  function_settings: pulumi.Input[Optional[Union['FunctionSettingsArgs', 'FunctionSettingsArgsDict', 'outputs.FunctionSettings']]] = None,
+                 image_tags: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  keep_versions: pulumi.Input[Optional[_builtins.int]] = None,
                  platform: pulumi.Input[Optional[_builtins.str]] = None,
                  repository: pulumi.Input[Optional[_builtins.str]] = None,
@@ -394,13 +411,14 @@ class LambdaContainerDeployment(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] function: The Lambda function to deploy to: its name or ARN. The function must use `PackageType: Image`. Give exactly one of `function` and `functionFromStack`.
         :param pulumi.Input[Union['StackOutputArgs', 'StackOutputArgsDict', 'outputs.StackOutput']] function_from_stack: Find the function's name or ARN in the outputs of a CloudFormation stack, for functions created by SAM, CDK or plain CloudFormation. Give exactly one of `function` and `functionFromStack`.
         :param pulumi.Input[Union['FunctionSettingsArgs', 'FunctionSettingsArgsDict', 'outputs.FunctionSettings']] function_settings: Create the function when it doesn't exist, with these settings, and own it: destroying the deployment then deletes the function. An existing function is adopted as it is (its settings are not changed).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] image_tags: More image tags, such as a commit SHA or `latest`, added to the image once its version passed verification and the alias moved, so that they only ever name a verified image. The repository this resource creates keeps them mutable (with `buildcache`); in an immutable repository a tag that already names another image fails the deployment before the function is touched. Pruning does not keep an image for its tags.
         :param pulumi.Input[_builtins.int] keep_versions: How many published versions (and their images) to keep as the rollback window; older ones that no alias references are pruned. At least 1. Defaults to 3.
         :param pulumi.Input[_builtins.str] platform: The image platform: `linux/amd64` or `linux/arm64`. Defaults to the function's architecture, and must agree with it when given.
         :param pulumi.Input[_builtins.str] repository: The ECR repository to push to: a repository name (created when missing) or a full repository URI. It must be in the function's region.
         :param pulumi.Input[_builtins.bool] rollback: On a failed verification, restore the previous image and alias, and fail the update with the cause and the fix. Defaults to true.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: Build secrets, mounted with `RUN --mount=type=secret,id=<key>`. They never reach an image layer, the image history, the Pulumi state or a log, and a change to them alone does not rebuild.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] source_files: Computed by the provider: a short digest per file of the build context (per directory for very large contexts), so that the preview names what changed. Leave it unset.
-        :param pulumi.Input[_builtins.str] source_hash: Computed by the provider: the content hash of the build context (files, exec bits, the Dockerfile, build arguments, target, platform and triggers). Leave it unset.
+        :param pulumi.Input[_builtins.str] source_hash: Computed by the provider: the content hash of the build context exactly as BuildKit sends it (paths, contents and exec bits of the files `.dockerignore` keeps, the Dockerfile even when ignored) and the `triggers`, named with its algorithm (`blake3:...`). Build arguments, target and platform are separate inputs, so that the diff names them. Leave it unset.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: AWS tags applied to the ECR repository when this resource creates it.
         :param pulumi.Input[_builtins.str] target: The Dockerfile stage to build. Defaults to the last stage.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] triggers: Arbitrary values folded into the source hash: a change to any of them rebuilds and redeploys, even when the source is unchanged.
@@ -439,6 +457,7 @@ class LambdaContainerDeployment(pulumi.CustomResource):
                  function: pulumi.Input[Optional[_builtins.str]] = None,
                  function_from_stack: pulumi.Input[Optional[Union['StackOutputArgs', 'StackOutputArgsDict', 'outputs.StackOutput']]] = None,
                  function_settings: pulumi.Input[Optional[Union['FunctionSettingsArgs', 'FunctionSettingsArgsDict', 'outputs.FunctionSettings']]] = None,
+                 image_tags: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  keep_versions: pulumi.Input[Optional[_builtins.int]] = None,
                  platform: pulumi.Input[Optional[_builtins.str]] = None,
                  repository: pulumi.Input[Optional[_builtins.str]] = None,
@@ -474,6 +493,7 @@ class LambdaContainerDeployment(pulumi.CustomResource):
             __props__.__dict__["function"] = function
             __props__.__dict__["function_from_stack"] = function_from_stack
             __props__.__dict__["function_settings"] = function_settings
+            __props__.__dict__["image_tags"] = image_tags
             if keep_versions is None:
                 keep_versions = 3
             __props__.__dict__["keep_versions"] = keep_versions
@@ -492,12 +512,12 @@ class LambdaContainerDeployment(pulumi.CustomResource):
             __props__.__dict__["triggers"] = triggers
             __props__.__dict__["verify"] = verify
             __props__.__dict__["alias_arn"] = None
+            __props__.__dict__["content_tag"] = None
             __props__.__dict__["findings"] = None
             __props__.__dict__["function_arn"] = None
             __props__.__dict__["image_digest"] = None
             __props__.__dict__["image_platform"] = None
             __props__.__dict__["image_size_bytes"] = None
-            __props__.__dict__["image_tags"] = None
             __props__.__dict__["image_uri"] = None
             __props__.__dict__["last_failure"] = None
             __props__.__dict__["managed_alias"] = None
@@ -535,6 +555,7 @@ class LambdaContainerDeployment(pulumi.CustomResource):
         __props__.__dict__["analysis"] = None
         __props__.__dict__["build_args"] = None
         __props__.__dict__["cache"] = None
+        __props__.__dict__["content_tag"] = None
         __props__.__dict__["context"] = None
         __props__.__dict__["dockerfile"] = None
         __props__.__dict__["findings"] = None
@@ -612,6 +633,14 @@ class LambdaContainerDeployment(pulumi.CustomResource):
         Reuse and refresh the BuildKit layer cache kept in the ECR repository under the `buildcache` tag (mode=max). Defaults to true.
         """
         return pulumi.get(self, "cache")
+
+    @_builtins.property
+    @pulumi.getter(name="contentTag")
+    def content_tag(self) -> pulumi.Output[_builtins.str]:
+        """
+        The image's content tag, `src-<source hash>-<build inputs hash>`: a later deployment of the same source and build inputs finds it in ECR and builds nothing.
+        """
+        return pulumi.get(self, "content_tag")
 
     @_builtins.property
     @pulumi.getter
@@ -695,9 +724,9 @@ class LambdaContainerDeployment(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter(name="imageTags")
-    def image_tags(self) -> pulumi.Output[Sequence[_builtins.str]]:
+    def image_tags(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
         """
-        The tags pushed with the image: the content tag `src-<sourceHash prefix>`.
+        More image tags, such as a commit SHA or `latest`, added to the image once its version passed verification and the alias moved, so that they only ever name a verified image. The repository this resource creates keeps them mutable (with `buildcache`); in an immutable repository a tag that already names another image fails the deployment before the function is touched. Pruning does not keep an image for its tags.
         """
         return pulumi.get(self, "image_tags")
 
@@ -801,7 +830,7 @@ class LambdaContainerDeployment(pulumi.CustomResource):
     @pulumi.getter(name="sourceHash")
     def source_hash(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        Computed by the provider: the content hash of the build context (files, exec bits, the Dockerfile, build arguments, target, platform and triggers). Leave it unset.
+        Computed by the provider: the content hash of the build context exactly as BuildKit sends it (paths, contents and exec bits of the files `.dockerignore` keeps, the Dockerfile even when ignored) and the `triggers`, named with its algorithm (`blake3:...`). Build arguments, target and platform are separate inputs, so that the diff names them. Leave it unset.
         """
         return pulumi.get(self, "source_hash")
 

@@ -51,7 +51,7 @@ class Failure(dict):
                  version: Optional[_builtins.str] = None):
         """
         :param _builtins.str message: What went wrong, with the cause and the fix.
-        :param _builtins.str step: The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.
+        :param _builtins.str step: The step that failed: `analyze`, `build`, `push`, `prove` (the Lambda-compatibility check of the pushed image), `roll`, `wait`, `publish` (the version), `verify` or `promote`.
         :param _builtins.str image_uri: The image the attempt built, if it got that far.
         :param _builtins.str version: The version the attempt published, if it got that far.
         """
@@ -74,7 +74,7 @@ class Failure(dict):
     @pulumi.getter
     def step(self) -> _builtins.str:
         """
-        The step that failed: `analyze`, `build`, `publish`, `roll`, `verify`, `promote` or `prune`.
+        The step that failed: `analyze`, `build`, `push`, `prove` (the Lambda-compatibility check of the pushed image), `roll`, `wait`, `publish` (the version), `verify` or `promote`.
         """
         return pulumi.get(self, "step")
 
@@ -530,7 +530,7 @@ class Verify(dict):
         :param _builtins.int expect_status: The status code the response must have (100 to 599): the `statusCode` of an HTTP response. Without it, any 2xx passes.
         :param _builtins.bool fail_on_log_errors: Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.
         :param 'HttpRequest' http: An HTTP request, sent to the new version as an API Gateway HTTP API (v2) event, the shape mangum expects. Give at most one of `http` and `event`.
-        :param _builtins.int log_window_seconds: How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.
+        :param _builtins.int log_window_seconds: How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.
         :param _builtins.int timeout_seconds: How long the verification may take in all, in seconds (1 to 900). Defaults to 60.
         :param _builtins.str url: An HTTPS URL to GET after the invocation passed, such as a function URL or an API endpoint; it must answer with `expectStatus` (or any 2xx).
         """
@@ -601,7 +601,7 @@ class Verify(dict):
     @pulumi.getter(name="logWindowSeconds")
     def log_window_seconds(self) -> Optional[_builtins.int]:
         """
-        How many seconds of the function's logs after the invocation to scan for errors. Defaults to 10; 0 turns the scan off.
+        How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.
         """
         return pulumi.get(self, "log_window_seconds")
 
