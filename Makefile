@@ -51,9 +51,11 @@ vet:
 	cd examples/python-fastapi/go && go vet ./...
 	cd tests/gosdk && go vet ./...
 
-# The deploy loop against the raw tools, and source hashing against b3sum,
-# each in the same run; both write their tables into docs/benchmarks.md.
+# The deploy loop against the raw tools, source hashing against b3sum, and
+# the preflight analysis against reading its files, each in the same run;
+# each writes its table into docs/benchmarks.md.
 bench: bench-hash
+	go run ./internal/analyze/analyzebench
 	$(WITH_TOOLS) go run ./tests/bench -runs 5
 
 # Source hashing against b3sum in the same run; writes docs/benchmarks.md.

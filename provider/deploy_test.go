@@ -509,7 +509,7 @@ func TestConcurrentDeployments(t *testing.T) {
 		err  error
 	}
 	results := make(chan result, n)
-	before := b.calls()
+	before, sessions := b.calls(), b.bk.Sessions()
 	for i := range n {
 		name := fmt.Sprintf("fn%d", i)
 		repo := name
@@ -541,6 +541,9 @@ func TestConcurrentDeployments(t *testing.T) {
 	}
 	if got := b.calls().Calls["ecr:GetAuthorizationToken"] - before.Calls["ecr:GetAuthorizationToken"]; got < n {
 		t.Errorf("%d deployments minted %d registry tokens; each mints its own", n, got)
+	}
+	if got := b.bk.Sessions() - sessions; got != n {
+		t.Errorf("%d builds opened %d BuildKit sessions; want one session per build", n, got)
 	}
 	out, err := b.ecr.DescribeImages(context.Background(), &awsecr.DescribeImagesInput{RepositoryName: aws.String("shared")})
 	refs := 0

@@ -59,7 +59,7 @@ func (d *LambdaContainerDeployment) Create(ctx context.Context, req infer.Create
 	}
 	cfg := infer.GetConfig[Config](ctx)
 	st, err := deploy(ctx, &cfg, req.Inputs, nil)
-	return infer.CreateResponse[State]{ID: req.Name, Output: st}, err
+	return infer.CreateResponse[State]{ID: req.Name, Output: st}, scrubError(err)
 }
 
 // Update redeploys after a change. In a preview it reports the outputs as unknown.
@@ -69,7 +69,7 @@ func (d *LambdaContainerDeployment) Update(ctx context.Context, req infer.Update
 	}
 	cfg := infer.GetConfig[Config](ctx)
 	st, err := deploy(ctx, &cfg, req.Inputs, &req.State)
-	return infer.UpdateResponse[State]{Output: st}, err
+	return infer.UpdateResponse[State]{Output: st}, scrubError(err)
 }
 
 // Read refreshes the state from the function: a function moved to another
@@ -79,7 +79,7 @@ func (d *LambdaContainerDeployment) Read(ctx context.Context, req infer.ReadRequ
 	cfg := infer.GetConfig[Config](ctx)
 	st, inputs, gone, err := refresh(ctx, &cfg, req.State, req.Inputs)
 	if err != nil || gone {
-		return infer.ReadResponse[Args, State]{}, err
+		return infer.ReadResponse[Args, State]{}, scrubError(err)
 	}
 	return infer.ReadResponse[Args, State]{ID: req.ID, Inputs: inputs, State: st}, nil
 }
@@ -89,5 +89,5 @@ func (d *LambdaContainerDeployment) Read(ctx context.Context, req infer.ReadRequ
 // never leaves the function pointing at a deleted image.
 func (d *LambdaContainerDeployment) Delete(ctx context.Context, req infer.DeleteRequest[State]) (infer.DeleteResponse, error) {
 	cfg := infer.GetConfig[Config](ctx)
-	return infer.DeleteResponse{}, release(ctx, &cfg, req.State)
+	return infer.DeleteResponse{}, scrubError(release(ctx, &cfg, req.State))
 }

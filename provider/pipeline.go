@@ -174,20 +174,23 @@ func (r *run) roll(img published) (string, error) {
 	if r.fn.Arn == "" {
 		s := r.args.FunctionSettings
 		r.log.InfoStatus("roll: creating function " + r.fn.Name)
-		r.fn, err = r.lambda.Create(r.ctx, r.fn.Name, img.Image.Ref, rollout.Settings{Role: s.Role, MemoryMB: int32(deref(s.MemoryMb)),
+		fn, err := r.lambda.Create(r.ctx, r.fn.Name, img.Image.Ref, rollout.Settings{Role: s.Role, MemoryMB: int32(deref(s.MemoryMb)),
 			TimeoutSeconds: int32(deref(s.TimeoutSeconds)), Environment: s.Environment, Architecture: settingsArch(s)})
 		if err != nil {
 			return "", r.explain(err)
 		}
+		r.fn = fn
 		r.st.ManagedFunction = true
 		if err := r.registry.Reference(r.ctx, img.Repository, r.fn.Arn, img.Image.Digest); err != nil {
 			return "", inStep("push", err)
 		}
 	} else if r.fn.Digest() != img.Image.Digest {
 		r.log.InfoStatus("roll: pointing " + r.fn.Name + " at " + img.Image.Ref)
-		if r.fn, err = r.lambda.Point(r.ctx, r.fn, img.Image.Ref); err != nil {
+		fn, err := r.lambda.Point(r.ctx, r.fn, img.Image.Ref)
+		if err != nil {
 			return "", r.explain(err)
 		}
+		r.fn = fn
 	}
 	r.st.FunctionArn = r.fn.Arn
 	r.log.InfoStatus("roll: publishing a version of " + r.fn.Name)
@@ -291,7 +294,7 @@ func (r *run) promote(version string) error {
 	}
 	if len(r.args.ImageTags) > 0 { // they name verified images only; the deployment stands without them
 		if err := r.registry.Tag(r.ctx, r.img.Repository, r.img.Image.Digest, r.args.ImageTags); err != nil {
-			r.log.Warningf("imageTags: could not tag %s (the deployment stands; the next one tags again): %v", r.img.Image.Ref, r.registry.Scrub(err.Error()))
+			r.log.Warningf("imageTags: could not tag %s (the deployment stands; the next one tags again): %v", r.img.Image.Ref, clean(r.registry, err.Error()))
 		} else {
 			r.log.Infof("tagged %s as %s", r.img.Image.Ref, strings.Join(r.args.ImageTags, ", "))
 		}
@@ -387,7 +390,7 @@ func clipTail(s string, n int) string {
 func (r *run) prune() {
 	start := time.Now()
 	if err := r.pruneWindow(); err != nil {
-		r.log.Warningf("pruning old versions and images failed, and the next deployment tries again: %v", r.registry.Scrub(err.Error()))
+		r.log.Warningf("pruning old versions and images failed, and the next deployment tries again: %v", clean(r.registry, err.Error()))
 	}
 	r.took("prune", start)
 	r.log.InfoStatus(fmt.Sprintf("deployed version %s of %s (%s)", r.st.Version, r.fn.Name, r.img.Image.Ref))
@@ -442,7 +445,7 @@ func (r *run) fail(step string, err error) (State, error) {
 		msg += r.restore("")
 	}
 	if !r.touched {
-		return State{}, fmt.Errorf("%s: %s", step, r.registry.Scrub(msg))
+		return State{}, fmt.Errorf("%s: %s", step, clean(r.registry, msg))
 	}
 	return r.failState(step, msg, "")
 }
@@ -514,7 +517,7 @@ func (r *run) failState(step, msg, version string) (State, error) {
 	if st.Findings == nil {
 		st.Findings = r.st.Findings
 	}
-	msg = r.registry.Scrub(msg)
+	msg = clean(r.registry, msg)
 	st.LastFailure = &Failure{Step: step, Message: msg, ImageURI: optional(r.img.Image.Ref), Version: optional(version)}
 	return st, &deployError{msg: step + ": " + msg}
 }

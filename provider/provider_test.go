@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -493,5 +495,37 @@ func TestCheckHostilePaths(t *testing.T) {
 	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("v2, changed outside the context"), 0o644)
 	if after, _ := hashOf(); after != before {
 		t.Fatal("a change outside the context, behind a symlink, changed the source hash")
+	}
+}
+
+// Errors shown from Read and Delete carry no credential, even when an
+// endpoint (a proxy, say) quotes one back: not a password in a URL, not the
+// AWS secret key.
+func TestErrorsAreScrubbedOfCredentials(t *testing.T) {
+	const secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_REGION", "us-east-1")
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Amzn-ErrorType", "AccessDeniedException")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `{"message": "denied: key %s, upstream http://deployer:hunter2-proxy-password@10.0.0.1:3128"}`, secret)
+	}))
+	defer echo.Close()
+	s := server(t)
+	if err := s.Configure(p.ConfigureRequest{Args: property.NewMap(map[string]property.Value{
+		"endpoints": property.New(map[string]property.Value{"all": property.New(echo.URL)})})}); err != nil {
+		t.Fatal(err)
+	}
+	st := deployed(property.NewMap(valid()))
+	_, readErr := s.Read(p.ReadRequest{Urn: urn, ID: "api", Properties: st, Inputs: property.NewMap(valid())})
+	deleteErr := s.Delete(p.DeleteRequest{Urn: urn, ID: "api", Properties: st})
+	for name, err := range map[string]error{"Read": readErr, "Delete": deleteErr} {
+		if err == nil {
+			t.Fatalf("%s against a denying endpoint succeeded", name)
+		}
+		if msg := err.Error(); strings.Contains(msg, "hunter2-proxy-password") || strings.Contains(msg, secret) || !strings.Contains(msg, "key ****, upstream http://****@10.0.0.1") {
+			t.Errorf("%s's error shows a credential: %s", name, msg)
+		}
 	}
 }

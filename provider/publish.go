@@ -8,8 +8,10 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
 
@@ -141,7 +143,7 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 			c, err := registry.Login(ctx, host)
 			return c.Username, c.Password, err
 		},
-		Progress: func(line string) { log.InfoStatus("build: " + registry.Scrub(line)) },
+		Progress: func(line string) { log.InfoStatus("build: " + clean(registry, line)) },
 	}
 	if useCache {
 		opts.Cache = cacheRef
@@ -149,15 +151,7 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 	for k, v := range args.Secrets {
 		opts.Secrets[k] = []byte(v)
 	}
-	res, err := b.Build(ctx, opts)
-	if err != nil && ctx.Err() == nil && refused(err) {
-		// The registry refused a token that had not expired by its clock
-		// (revoked, or a clock skew): mint a new one and build again, which
-		// BuildKit's cache makes cheap.
-		log.Warningf("the registry refused the ECR token mid-build (%v); minting a new one and building again", firstLine(err))
-		registry.Invalidate()
-		res, err = b.Build(ctx, opts)
-	}
+	res, err := buildRetrying(ctx, b, opts, registry)
 	if err != nil {
 		return published{}, err
 	}
@@ -216,14 +210,53 @@ func checkImageTags(ctx context.Context, registry *ecr.Client, repo ecr.Reposito
 	return nil
 }
 
+// buildAttempts bounds how often a build is run when the registry fails it.
+const buildAttempts = 4
+
+// buildRetrying builds, and builds again (BuildKit's cache makes it cheap)
+// when the registry refused the token mid-build (revoked, or a clock skew:
+// a new one is minted) or answered with throttling or a 5xx that BuildKit
+// does not retry itself, with a growing pause between attempts.
+func buildRetrying(ctx context.Context, b *build.Builder, opts build.Options, registry *ecr.Client) (build.Result, error) {
+	log := p.GetLogger(ctx)
+	for attempt := 1; ; attempt++ {
+		res, err := b.Build(ctx, opts)
+		if err == nil || ctx.Err() != nil || attempt == buildAttempts {
+			return res, err
+		}
+		switch {
+		case refused(err):
+			log.Warningf("the registry refused the ECR token mid-build (%v); minting a new one and building again", firstLine(clean(registry, err.Error())))
+			registry.Invalidate()
+		case transient(err):
+			log.Warningf("the registry failed the build (%v); building again (attempt %d of %d)", firstLine(clean(registry, err.Error())), attempt+1, buildAttempts)
+		default:
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(time.Duration(attempt) * time.Second):
+		}
+	}
+}
+
 // refused says whether a build failed because the registry refused its credentials.
 func refused(err error) bool {
 	s := strings.ToLower(err.Error())
 	return strings.Contains(s, "401 unauthorized") || strings.Contains(s, "failed to authorize") || strings.Contains(s, "authentication required")
 }
 
-func firstLine(err error) string {
-	s, _, _ := strings.Cut(err.Error(), "\n")
+// transientRegistry matches a registry's throttling and server errors as
+// BuildKit reports them: the status, or the distribution API's error code.
+var transientRegistry = regexp.MustCompile(`(?i)\b(429|500|502|503|504) (too many requests|internal server error|bad gateway|service unavailable|gateway timeout)|toomanyrequests|: unknown: `)
+
+// transient says whether a build failed on the registry's throttling or a
+// server error, which a new attempt may not meet.
+func transient(err error) bool { return transientRegistry.MatchString(err.Error()) }
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
 	return s
 }
 

@@ -42,9 +42,15 @@ eval "$(grep '^export AWS_ENDPOINT_URL' "$work/localaws.out")"
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 base=$(sed -n 's/^imported .* as //p' "$work/localaws.out")
 
-buildkitd --root "$work/buildkit" --addr "unix://$work/buildkitd.sock" >"$work/buildkitd.log" 2>&1 &
+port=
+for _ in $(seq 50); do # a free loopback port: nothing answers on it
+  p=$((20000 + RANDOM % 40000))
+  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { port=$p; break; }
+done
+[ -n "$port" ] || { echo "demo: found no free loopback port for buildkitd" >&2; exit 1; }
+export BUILDKIT_HOST="tcp://127.0.0.1:$port"
+buildkitd --root "$work/buildkit" --addr "$BUILDKIT_HOST" >"$work/buildkitd.log" 2>&1 &
 pids+=($!)
-export BUILDKIT_HOST="unix://$work/buildkitd.sock"
 for _ in $(seq 100); do buildctl debug workers >/dev/null 2>&1 && break; sleep 0.1; done
 buildctl debug workers >/dev/null || { cat "$work/buildkitd.log" >&2; echo "demo: buildkitd did not start" >&2; exit 1; }
 echo "buildkitd at $BUILDKIT_HOST"

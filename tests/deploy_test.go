@@ -218,6 +218,9 @@ func TestYAMLProgramDeploysTheFastAPIExample(t *testing.T) {
 	if err == nil || !strings.Contains(out, "PyYAML") || !strings.Contains(out, "app/main.py:2") {
 		t.Fatalf("an import without its requirement: %v\n%s", err, out)
 	}
+	if v, _ := ls.serving(t, "orders-api"); v != "2" {
+		t.Fatalf("after the refused import the alias points at version %s", v)
+	}
 	pr.edit("app/main.py", "import yaml\n", "")
 
 	// A route that fails at run time: verification fails, $LATEST and the alias stay.

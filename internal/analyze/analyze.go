@@ -33,7 +33,7 @@ type Finding struct {
 	File     string `json:"file,omitempty"`   // relative to the context, slash-separated; "" when none (e.g. the function's environment)
 	Line     int    `json:"line,omitempty"`   // from 1; 0 when none
 	Fix      string `json:"fix,omitempty"`    // the fix, concrete: "add `PyYAML` to requirements.txt"
-	Module   string `json:"module,omitempty"` // for import findings: the dotted import name as written; else ""
+	Module   string `json:"module,omitempty"` // for import findings: the dotted import name as written; for env-missing: the variable; else ""
 }
 
 // Input is a build context to check.

@@ -484,7 +484,7 @@ func (a *analysis) environment() {
 			if _, ok := a.final.env[e.name]; ok {
 				continue
 			}
-			a.add(Finding{Severity: a.severity(u, false), Code: "env-missing", File: u.ctx, Line: e.line,
+			a.add(Finding{Severity: a.severity(u, false), Code: "env-missing", File: u.ctx, Line: e.line, Module: e.name,
 				Message: fmt.Sprintf("%s reads os.environ[%q] when it is imported, but neither the function's environment nor an ENV in the Dockerfile sets %s", u.ctx, e.name, e.name),
 				Fix:     fmt.Sprintf("set %s in the function's environment", e.name)})
 		}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -94,9 +95,10 @@ func newBuildkitd(t testing.TB, listen []string, ctlArgs ...string) *BuildKit {
 		t.Fatal(err)
 	}
 	b := &BuildKit{t: t, ctlArgs: ctlArgs, Addr: "unix://" + filepath.Join(dir, "buildkitd.sock")}
-	b.args = []string{"--root", filepath.Join(dir, "root"), "--addr", b.Addr}
+	// --debug logs each BuildKit session, which tests count.
+	b.args = []string{"--debug", "--root", filepath.Join(dir, "root"), "--addr", b.Addr}
 	if listen != nil {
-		b.Addr, b.args = listen[1], append([]string{"--root", filepath.Join(dir, "root")}, listen...)
+		b.Addr, b.args = listen[1], append([]string{"--debug", "--root", filepath.Join(dir, "root")}, listen...)
 	}
 	t.Cleanup(func() {
 		b.stop(syscall.SIGTERM)
@@ -160,6 +162,9 @@ func (b *BuildKit) stop(sig syscall.Signal) {
 
 // Logs is what the daemon wrote so far.
 func (b *BuildKit) Logs() string { return b.logs.String() }
+
+// Sessions counts the BuildKit sessions clients opened so far.
+func (b *BuildKit) Sessions() int { return strings.Count(b.logs.String(), "session started") }
 
 // AWSCLI returns Debian's AWS CLI v2 (/usr/bin/aws), whatever else PATH has.
 func AWSCLI(t testing.TB) string {

@@ -139,6 +139,7 @@ func Run(ctx context.Context, inv Invoker, logs LogReader, function, version, lo
 	if c.Timeout <= 0 {
 		c.Timeout = time.Minute
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	payload := c.Event
@@ -153,7 +154,7 @@ func Run(ctx context.Context, inv Invoker, logs LogReader, function, version, lo
 	started := time.Now()
 	out, err := inv.Invoke(ctx, &lambda.InvokeInput{FunctionName: &function, Qualifier: &version, Payload: payload, LogType: types.LogTypeTail})
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && parent.Err() == nil {
 			return Result{Version: version, Failure: fmt.Sprintf("the invocation did not answer within %s (verify.timeoutSeconds)", c.Timeout)}, nil
 		}
 		return Result{}, fmt.Errorf("invoking version %s of %s: %w", version, function, err)
