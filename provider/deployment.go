@@ -27,6 +27,7 @@ func (d *LambdaContainerDeployment) Annotate(an infer.Annotator) {
 // at the new image, any failure before the version is verified points it
 // back (unless rollback is off).
 func deploy(ctx context.Context, cfg *Config, args Args, prev *State) (State, error) {
+	defer profile()()
 	r, err := start(ctx, cfg, args, prev)
 	if err != nil {
 		return State{}, err

@@ -262,7 +262,7 @@ func TestImportResolution(t *testing.T) {
 		{"dynamic is a warning", lambda("", "import importlib\nm = importlib.import_module('numpy')\n"), nil, []string{"missing-requirement app.py:2 numpy"}, []string{"warning"}, ""},
 		{"relative never", lambda("", "from . import nothing\nfrom .x import y\n"), nil, nil, nil, ""},
 		{"lambda base provides boto3", lambda("", "import boto3, botocore, awslambdaric, six, urllib3, dateutil"), nil, nil, nil, ""},
-		{"an env read", lambda("", "import os\nX = os.environ['X']\n"), map[string]string{}, []string{"env-missing app.py:2"}, []string{"error"}, "set X in the function's environment"},
+		{"an env read", lambda("", "import os\nX = os.environ['X']\n"), map[string]string{}, []string{"env-missing app.py:2 X"}, []string{"error"}, "set X in the function's environment"},
 		{"duplicates fold", lambda("", "import yaml, yaml\n"), nil, []string{"missing-requirement app.py:1 yaml"}, nil, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
