@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,12 @@ func TestLogErrorsRollbackOffAndImageTags(t *testing.T) {
 	tags := func(m map[string]property.Value) {
 		m["imageTags"] = property.New([]property.Value{property.New("latest"), property.New("stable")})
 	}
+	// A lazy import of a module nothing installs is a warning: it deploys, and the findings output names it.
+	b.write("app.py", app("v1", "")+"\n\ndef export():\n    import yaml\n    return yaml\n")
 	st := b.mustUp(b.args(tags))
+	if f := st.Get("findings"); !f.IsArray() || f.AsArray().Len() != 1 || !strings.Contains(fmt.Sprint(f), "warning") || !strings.Contains(fmt.Sprint(f), "PyYAML") {
+		t.Fatalf("the findings output: %v", f)
+	}
 	first := str(st, "imageDigest")
 	if got := b.tagged("latest"); got != first {
 		t.Fatalf("latest names %q, want the deployed %s", got, first)

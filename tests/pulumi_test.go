@@ -136,6 +136,30 @@ func TestPreviewShowsTheDeploymentToCreate(t *testing.T) {
 	}
 }
 
+// The preflight analysis in preview, through the real CLI: `error` fails
+// the preview with the file, line and fix; `warn` shows the same as a
+// warning and previews; `off` says nothing.
+func TestPreviewRunsTheAnalysisInEachMode(t *testing.T) {
+	for mode, wantErr := range map[string]bool{"error": true, "warn": false, "off": false} {
+		pr := newYAMLProject(t, strings.Replace(deployment, "      alias: live\n", "      alias: live\n      analysis: "+mode+"\n", 1))
+		app := filepath.Join(pr.dir, "backend", "app.py")
+		data, _ := os.ReadFile(app)
+		os.WriteFile(app, append([]byte("import yaml\n"), data...), 0o644)
+		out, err := pr.pulumi("preview")
+		finding := strings.Contains(out, "app.py:1: `yaml` is imported but no requirement provides it") && strings.Contains(out, "PyYAML")
+		switch {
+		case (err != nil) != wantErr:
+			t.Errorf("analysis %s: preview error %v\n%s", mode, err, out)
+		case mode != "off" && !finding:
+			t.Errorf("analysis %s: the preview does not show the finding:\n%s", mode, out)
+		case mode == "off" && strings.Contains(out, "yaml"):
+			t.Errorf("analysis off: the preview still analysed:\n%s", out)
+		case mode == "warn" && !strings.Contains(out, "warning:"):
+			t.Errorf("analysis warn: the finding is not a warning:\n%s", out)
+		}
+	}
+}
+
 func TestPreviewFailsWithTheCheckFailure(t *testing.T) {
 	pr := newYAMLProject(t, `  api:
     type: lambdacontainer:LambdaContainerDeployment
