@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
+
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/testenv"
 )
 
 // loggingApp answers 200 but logs an error line first.
@@ -172,5 +174,42 @@ func TestAliasDriftMissingTargetsAndAdoptedRelease(t *testing.T) {
 	}
 	if out, err := b.lambda.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("api")}); err != nil || out.FunctionError != nil {
 		t.Fatalf("$LATEST no longer runs after Delete released images: %v", err)
+	}
+}
+
+// cache: false neither reads nor writes the registry cache, and the image
+// is still reproducible: its layers' times are clamped. (A RUN whose output
+// varies is not: pip's .pyc files differ between runs, as CPython's marshal
+// output does; with the cache on, a new builder takes those layers from it.)
+func TestCacheOffKeepsNoBuildCache(t *testing.T) {
+	b := newDeployBench(t)
+	b.write("Dockerfile", "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN mkdir -p /opt/conf && echo 'stage = \"test\"' > /opt/conf/settings.toml\n"+
+		"COPY app.py ${LAMBDA_TASK_ROOT}/\nCMD [\"app.handler\"]\n")
+	b.write("app.py", app("v1", ""))
+	off := func(m map[string]property.Value) { m["cache"] = property.New(false) }
+	b.mustUp(b.args(off))
+	b.write("app.py", app("v2", ""))
+	st := b.mustUp(b.args(off))
+	if b.tagged("buildcache") != "" {
+		t.Fatal("cache: false pushed a build cache")
+	}
+	if calls := b.calls().Calls; calls["registry:GET-manifest"] == 0 {
+		t.Fatalf("no manifest was read at all: %v", calls)
+	}
+	// The same source again from a new buildkitd (an empty cache) gives the same digest.
+	t.Setenv("BUILDKIT_HOST", testenv.Buildkitd(t))
+	b.srv = server(t)
+	if err := b.srv.Configure(p.ConfigureRequest{Args: property.NewMap(nil)}); err != nil {
+		t.Fatal(err)
+	}
+	b.state, b.inputs = property.Map{}, property.Map{}
+	b.write("app.py", app("v2", ""))
+	in := b.args(func(m map[string]property.Value) { off(m); m["function"] = property.New("api-twin"); m["repository"] = property.New("api-twin") })
+	twin, err := b.up(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if str(twin, "imageDigest") != str(st, "imageDigest") {
+		t.Fatalf("the same source built twice: %s and %s", str(st, "imageDigest"), str(twin, "imageDigest"))
 	}
 }
