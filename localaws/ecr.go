@@ -271,6 +271,11 @@ func (e *ecrService) createRepository(name, mutability string, exclusions []tagF
 	if _, ok := e.state.Repositories[name]; ok {
 		return nil, badRequest("RepositoryAlreadyExistsException", "The repository with name '%s' already exists in the registry with id '%s'", name, e.account)
 	}
+	if len(tags) > 0 { // tagging on create needs its own permission, as on AWS
+		if err := e.faults.authorize("ecr", "TagResource"); err != nil {
+			return nil, err
+		}
+	}
 	r := &ecrRepo{Name: name, CreatedAt: time.Now().UTC(), Mutability: mutability, Exclusions: exclusions, ScanOnPush: scan, Tags: tags, Images: map[string]*image{}}
 	e.state.Repositories[name] = r
 	return map[string]any{"repository": e.repoOut(r)}, e.save()

@@ -126,6 +126,16 @@ func (f *faults) match(service, op string) (time.Duration, *awsError) {
 	return latency, nil
 }
 
+// authorize checks (and logs as a call) an IAM action an operation needs
+// beside its own, such as iam:PassRole for CreateFunction: a permission
+// check, not an API call, so no fault applies to it.
+func (f *faults) authorize(service, action string) *awsError {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[service+":"+action]++
+	return denied(f.allowed, f.account, service, action)
+}
+
 // fire decides whether a rule applies to this call, and counts it; the
 // caller holds f.mu.
 func fire(r *Fault) bool {

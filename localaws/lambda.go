@@ -493,6 +493,9 @@ func (l *lambdaService) createFunction(body []byte) (int, any, error) {
 	if in.Role == "" {
 		return 0, nil, badRequest("InvalidParameterValueException", "Role is required")
 	}
+	if err := l.ecr.faults.authorize("iam", "PassRole"); err != nil { // handing the role to Lambda
+		return 0, nil, err
+	}
 	arch, err := architecture(in.Architectures)
 	if err != nil {
 		return 0, nil, err

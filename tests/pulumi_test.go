@@ -30,6 +30,12 @@ func TestMain(m *testing.M) {
 	providerDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 && !suiteCalls.empty() {
+		if err := suiteCalls.checkPolicy("../docs/iam-policy.json", "../docs/iam-actions.md"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 

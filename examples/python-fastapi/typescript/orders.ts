@@ -16,6 +16,7 @@ export function orders(backend: string) {
                 environment: { STAGE: "dev", CURRENCY: "EUR" },
             },
             repository: "orders-api",
+            tags: { team: "orders" },
             context: backend,
             buildArgs: { BASE_IMAGE: config.get("baseImage") ?? "public.ecr.aws/lambda/python:3.11" },
             alias: "live",

@@ -27,6 +27,7 @@ func Program(backend string) pulumi.RunFunc {
 				Environment:    pulumi.StringMap{"STAGE": pulumi.String("dev"), "CURRENCY": pulumi.String("EUR")},
 			},
 			Repository: pulumi.String("orders-api"),
+			Tags:       pulumi.StringMap{"team": pulumi.String("orders")},
 			Context:    pulumi.String(backend),
 			BuildArgs:  pulumi.StringMap{"BASE_IMAGE": pulumi.String(baseImage)},
 			Alias:      pulumi.String("live"),
