@@ -204,7 +204,11 @@ func TestCacheOffKeepsNoBuildCache(t *testing.T) {
 	}
 	b.state, b.inputs = property.Map{}, property.Map{}
 	b.write("app.py", app("v2", ""))
-	in := b.args(func(m map[string]property.Value) { off(m); m["function"] = property.New("api-twin"); m["repository"] = property.New("api-twin") })
+	in := b.args(func(m map[string]property.Value) {
+		off(m)
+		m["function"] = property.New("api-twin")
+		m["repository"] = property.New("api-twin")
+	})
 	twin, err := b.up(in)
 	if err != nil {
 		t.Fatal(err)
