@@ -185,10 +185,10 @@ func TestLambdaUpdatesFailWithLambdasReasons(t *testing.T) {
 	}
 }
 
-// A FailUpdate fault makes an accepted update settle as Failed, leaving the
-// previous code serving, as when Lambda cannot pull an image after all.
-func TestInjectedFailedUpdateSettlesAsFailed(t *testing.T) {
-	s := start(t, Options{UpdateDelay: 50 * time.Millisecond})
+// functionOnV1 pushes the images api:v1 and api:v2 and creates the function
+// "api" on v1; it returns the repository's URI and v2.
+func functionOnV1(t *testing.T, s *Server) (*lambda.Client, string, v1.Image) {
+	t.Helper()
 	c := lambda.NewFromConfig(cfg(s))
 	pushImage(t, s, "api", "v1", "amd64")
 	v2 := pushImage(t, s, "api", "v2", "amd64")
@@ -197,6 +197,14 @@ func TestInjectedFailedUpdateSettlesAsFailed(t *testing.T) {
 		Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(uri + ":v1")}}); err != nil {
 		t.Fatal(err)
 	}
+	return c, uri, v2
+}
+
+// A FailUpdate fault makes an accepted update settle as Failed, leaving the
+// previous code serving, as when Lambda cannot pull an image after all.
+func TestInjectedFailedUpdateSettlesAsFailed(t *testing.T) {
+	s := start(t, Options{UpdateDelay: 50 * time.Millisecond})
+	c, uri, v2 := functionOnV1(t, s)
 	fast := func(o *lambda.FunctionUpdatedV2WaiterOptions) {
 		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 50*time.Millisecond
 	}
@@ -248,14 +256,7 @@ func TestLambdaStateSurvivesRestart(t *testing.T) {
 // configuration update goes InProgress, then Successful, as Lambda's do.
 func TestPublishWithTheUpdateAndConfigurationUpdates(t *testing.T) {
 	s := start(t, Options{UpdateDelay: 100 * time.Millisecond})
-	c := lambda.NewFromConfig(cfg(s))
-	pushImage(t, s, "api", "v1", "amd64")
-	v2 := pushImage(t, s, "api", "v2", "amd64")
-	uri := s.RegistryHost() + "/api"
-	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("api"), PackageType: types.PackageTypeImage,
-		Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(uri + ":v1")}}); err != nil {
-		t.Fatal(err)
-	}
+	c, uri, v2 := functionOnV1(t, s)
 	fn := &lambda.GetFunctionInput{FunctionName: aws.String("api")}
 	fast := func(o *lambda.FunctionUpdatedV2WaiterOptions) {
 		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 50*time.Millisecond

@@ -327,32 +327,15 @@ func refPrefix(functionArn string) string {
 	return RefTagPrefix + hex.EncodeToString(h[:6]) + "-"
 }
 
-// Reference tags the image at digest as used by the function, through the
-// registry (as `crane tag` does), before the function is pointed at it.
+// Reference tags the image at digest as used by the function, before the
+// function is pointed at it.
 func (c *Client) Reference(ctx context.Context, repo Repository, functionArn, digest string) error {
-	creds, err := c.Login(ctx, repo.Host)
-	if err != nil {
-		return err
-	}
-	ref, err := name.NewDigest(repo.URI + "@" + digest)
-	if err != nil {
-		return err
-	}
-	auth := authn.FromConfig(authn.AuthConfig{Username: creds.Username, Password: creds.Password})
-	desc, err := remote.Get(ref, remote.WithContext(ctx), remote.WithAuth(auth))
-	if err != nil {
-		return fmt.Errorf("reading %s to tag it: %w", ref, err)
-	}
-	tag := ref.Context().Tag(RefTag(functionArn, digest))
-	if err := remote.Put(tag, desc, remote.WithContext(ctx), remote.WithAuth(auth)); err != nil &&
-		!strings.Contains(err.Error(), "ImageTagAlreadyExists") && !strings.Contains(err.Error(), "already exists") {
-		return fmt.Errorf("tagging %s as %s: %w", ref, tag.TagStr(), err)
-	}
-	return nil
+	return c.Tag(ctx, repo, digest, []string{RefTag(functionArn, digest)})
 }
 
-// Tag adds tags to the image at digest, through the registry as Reference
-// does; a tag that already names it is fine.
+// Tag adds tags to the image at digest, through the registry (as `crane
+// tag` does). A tag that already names it is fine: an immutable repository
+// refuses to put it again.
 func (c *Client) Tag(ctx context.Context, repo Repository, digest string, tags []string) error {
 	creds, err := c.Login(ctx, repo.Host)
 	if err != nil {
@@ -368,7 +351,8 @@ func (c *Client) Tag(ctx context.Context, repo Repository, digest string, tags [
 		return fmt.Errorf("reading %s to tag it: %w", ref, err)
 	}
 	for _, t := range tags {
-		if err := remote.Put(ref.Context().Tag(t), desc, remote.WithContext(ctx), remote.WithAuth(auth)); err != nil {
+		if err := remote.Put(ref.Context().Tag(t), desc, remote.WithContext(ctx), remote.WithAuth(auth)); err != nil &&
+			!strings.Contains(err.Error(), "ImageTagAlreadyExists") && !strings.Contains(err.Error(), "already exists") {
 			return fmt.Errorf("tagging %s as %s: %w", ref, t, err)
 		}
 	}
