@@ -77,7 +77,7 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 		return published{}, err
 	}
 	goarch := strings.TrimPrefix(platform, "linux/")
-	log.InfoStatus("publish: resolving the ECR repository " + args.Repository)
+	log.InfoStatus("push: resolving the ECR repository " + args.Repository)
 	repo, err := registry.Ensure(ctx, args.Repository, ecr.NewRepository{Tags: args.Tags, MutableTags: args.ImageTags})
 	if err != nil {
 		return published{}, fmt.Errorf("repository: %w", err)
