@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -84,6 +85,7 @@ type bench struct {
 	extra    []row         // rows a figure adds beside its own (B3, B6)
 	notes    []string      // what a missed figure's profile shows, under the table
 	cliCPU   time.Duration // CPU of the pulumi commands run so far, their plugins included
+	lastOut  string        // what the last pulumi command printed
 }
 
 type row struct {
@@ -237,6 +239,7 @@ func (b *bench) pulumiEnv(dir string, env []string, args ...string) (time.Durati
 	if cmd.ProcessState != nil { // the rusage of a waited process covers its own waited children: the provider, the language host
 		b.cliCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
+	b.lastOut = out.String()
 	if err != nil {
 		return 0, fmt.Errorf("pulumi %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out.String())
 	}
@@ -732,6 +735,7 @@ func (b *bench) b5() (row, error) {
 			return row{}, err
 		}
 	}
+	steps := stepTimes{}
 	profiles := filepath.Join(b.work, "profiles")
 	os.RemoveAll(profiles)
 	os.Remove(b.rssFile)
@@ -759,6 +763,7 @@ func (b *bench) b5() (row, error) {
 		}
 		ds = append(ds, d)
 		cpu = append(cpu, b.cpuNow().sub(cpuBefore))
+		steps.add(b.lastOut)
 	}
 	// The profile: if the work is CPU-bound, no schedule beats its CPU time
 	// spread over every core.
@@ -769,13 +774,62 @@ func (b *bench) b5() (row, error) {
 		b.notes = append(b.notes, fmt.Sprintf("B5's profile (means per `pulumi up`, CPU from /proc and the containers' cgroup): one deployment alone uses %s. Ten use %s: %.1f× one. "+
 			"Spread perfectly over %d cores that alone takes %s, %.2f× the single deployment's %s, so the target is out of reach on this machine unless the work itself shrinks; "+
 			"the ten took %s, with %.0f%% of the cores busy. On AWS the functions' cold starts and verifications run on Lambda's machines, not on the deploying one. "+
+			"Where each of the ten deployments spent its time (means of the provider's summary lines; roll and verify are localaws's update and invocation): %s. "+
 			"The provider's own CPU profile over the ten (go tool pprof -top): %s",
 			alone, used, float64(used.total)/float64(alone.total), runtime.NumCPU(), secs(floor), float64(floor)/float64(median(singles)), secs(median(singles)),
-			secs(median(ds)), 100*float64(used.total)/float64(time.Duration(runtime.NumCPU())*meanDuration(ds)), pprofTop(profiles)))
+			secs(median(ds)), 100*float64(used.total)/float64(time.Duration(runtime.NumCPU())*meanDuration(ds)), steps, pprofTop(profiles)))
 	}
 	b.extra = append(b.extra, b.rssRow("B6b", "provider peak RSS during B5 (ten deployments in one provider)"))
 	return row{id: "B5", what: "10 deployments in one stack (10 functions, 2 sharing a repository), each a one-file change of its own",
 		baseline: "one of them deployed alone, interleaved: " + secs(median(singles)), measured: secs(median(ds)), ratio: fmt.Sprintf("%.2f×", r), target: "≤ 1.6× on 2 cores", met: r <= 1.6}, nil
+}
+
+// stepTimes sums the step times of the provider's summary lines, "deployed
+// version 2 of fn in 2.1 s: analyze 0.0 s, build and push 0.5 s, ...".
+type stepTimes struct {
+	n     int
+	order []string
+	sum   map[string]float64
+}
+
+var stepTime = regexp.MustCompile(`([a-z][a-z ]*?) ([0-9.]+) s`)
+
+func (s *stepTimes) add(out string) {
+	if s.sum == nil {
+		s.sum = map[string]float64{}
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		_, rest, ok := strings.Cut(line, " s: analyze ")
+		if !ok || !strings.Contains(line, "deployed version") {
+			continue
+		}
+		id := strings.TrimSpace(line[strings.Index(line, "deployed version"):])
+		if seen[id] { // the status column and the diagnostics repeat the line
+			continue
+		}
+		seen[id] = true
+		s.n++
+		for _, m := range stepTime.FindAllStringSubmatch("analyze "+rest, -1) {
+			step := strings.TrimSpace(m[1])
+			if _, ok := s.sum[step]; !ok {
+				s.order = append(s.order, step)
+			}
+			v, _ := strconv.ParseFloat(m[2], 64)
+			s.sum[step] += v
+		}
+	}
+}
+
+func (s stepTimes) String() string {
+	if s.n == 0 {
+		return "none found"
+	}
+	var parts []string
+	for _, step := range s.order {
+		parts = append(parts, fmt.Sprintf("%s %.2f s", step, s.sum[step]/float64(s.n)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // pprofTop summarises the provider's CPU profiles in dir: its total CPU and
