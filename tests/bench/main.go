@@ -36,8 +36,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/lambdacontainer/pulumi-lambdacontainer/localaws"
-	"github.com/lambdacontainer/pulumi-lambdacontainer/provider"
 )
+
+// profileDir is the provider's LAMBDACONTAINER_PROFILE_DIR (provider.ProfileDir):
+// the provider package is not imported, to keep its flags out of this command.
+const profileDir = "LAMBDACONTAINER_PROFILE_DIR"
 
 var (
 	runs    = flag.Int("runs", 5, "measurements per figure (medians are reported)")
@@ -758,7 +761,7 @@ func (b *bench) b5() (row, error) {
 			}
 		}
 		cpuBefore = b.cpuNow()
-		if d, err = b.pulumiEnv(dir, []string{provider.ProfileDir + "=" + profiles}, "up", "--yes"); err != nil {
+		if d, err = b.pulumiEnv(dir, []string{profileDir + "=" + profiles}, "up", "--yes"); err != nil {
 			return row{}, err
 		}
 		ds = append(ds, d)
