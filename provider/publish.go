@@ -91,12 +91,16 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 		return published{}, err
 	}
 	prove := ecr.ProveOptions{Architecture: goarch, SizeCache: layerSizeCache()}
-	if digest, err := registry.FindTag(ctx, repo, out.Tag); err != nil {
+	if digest, tags, err := registry.FindTag(ctx, repo, out.Tag); err != nil {
 		return published{}, err
 	} else if digest != "" {
 		log.Infof("source unchanged: %s:%s is already in ECR (%s); skipping the build", repo.URI, out.Tag, digest)
+		prove.UnpackedSize = ecr.RecordedSize(digest, tags)
 		if out.Image, err = ecr.Prove(ctx, repo.URI+"@"+digest, creds, prove); err != nil {
 			return published{}, inStep("prove", err)
+		}
+		if prove.UnpackedSize == 0 {
+			recordSize(ctx, registry, repo, out.Image)
 		}
 		return out, checkImageTags(ctx, registry, repo, args.ImageTags, digest)
 	}
@@ -158,6 +162,7 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 	if creds, err = registry.Login(ctx, repo.Host); err != nil {
 		return published{}, err
 	}
+	prove.Baseline = baseline(ctx, registry, repo, previous)
 	if out.Image, err = ecr.Prove(ctx, repo.URI+"@"+res.Digest, creds, prove); err != nil {
 		// Lambda would refuse this image whatever happens: delete it, so that it is neither kept nor found by its content tag.
 		if derr := registry.Delete(ctx, repo, res.Digest); derr != nil {
@@ -166,6 +171,7 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 		return published{}, inStep("prove", err)
 	}
 	out.Built = true
+	recordSize(ctx, registry, repo, out.Image)
 	if err := checkImageTags(ctx, registry, repo, args.ImageTags, res.Digest); err != nil {
 		return published{}, err
 	}
@@ -191,6 +197,30 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 	return out, nil
 }
 
+// baseline is the image the function runs, when it is in the same
+// repository with its unpacked size recorded: the proof of a new image then
+// measures only the layers the two don't share. nil otherwise.
+func baseline(ctx context.Context, registry *ecr.Client, repo ecr.Repository, previous string) *ecr.Baseline {
+	at, digest, ok := strings.Cut(previous, "@")
+	if !ok || at != repo.URI {
+		return nil
+	}
+	tags, err := registry.Tags(ctx, repo, digest)
+	if n := ecr.RecordedSize(digest, tags); err == nil && n > 0 {
+		return &ecr.Baseline{Ref: previous, Unpacked: n}
+	}
+	return nil
+}
+
+// recordSize tags a proven image with its unpacked size (ecr.SizeTag), so
+// that no other runner has to download its layers to prove it again. It
+// only saves work: a failure is logged and ignored.
+func recordSize(ctx context.Context, registry *ecr.Client, repo ecr.Repository, img ecr.Image) {
+	if err := registry.Tag(ctx, repo, img.Digest, []string{ecr.SizeTag(img.Digest, img.UncompressedSize)}); err != nil {
+		p.GetLogger(ctx).Debugf("recording the unpacked size of %s: %v", img.Ref, clean(registry, err.Error()))
+	}
+}
+
 // checkImageTags refuses imageTags that an immutable repository has on
 // another image, before the function is touched: they could never move here.
 func checkImageTags(ctx context.Context, registry *ecr.Client, repo ecr.Repository, tags []string, digest string) error {
@@ -198,7 +228,7 @@ func checkImageTags(ctx context.Context, registry *ecr.Client, repo ecr.Reposito
 		if repo.TagMutable(t) {
 			continue
 		}
-		holder, err := registry.FindTag(ctx, repo, t)
+		holder, _, err := registry.FindTag(ctx, repo, t)
 		if err != nil {
 			return err
 		}

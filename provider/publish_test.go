@@ -42,16 +42,22 @@ func TestPublishSkipsAnUnchangedSourceAndPushesOnlyTheChangedLayer(t *testing.T)
 		t.Fatalf("the first publish: %+v %v", first, err)
 	}
 
-	fresh := testenv.Buildkitd(t) // a new runner: nothing cached in buildkitd
+	fresh := testenv.Buildkitd(t) // a new runner: nothing cached in buildkitd, nor in its user cache
 	os.Setenv("BUILDKIT_HOST", fresh)
 	cfg.BuildkitHost = &fresh
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	before := b.calls()
 	again, err := publish(ctx, cfg, registry, b.publishArgs(), "x86_64", first.Image.Ref)
-	if err != nil || again.Built || again.Image.Digest != first.Image.Digest {
+	if err != nil || again.Built || again.Image.Digest != first.Image.Digest || again.Image.UncompressedSize != first.Image.UncompressedSize {
 		t.Fatalf("an unchanged source was rebuilt: %+v %v", again, err)
 	}
 	if d := diffCalls(before, b.calls(), "registry:PUT-manifest", "registry:PUT-blob", "registry:POST-blob"); len(d) > 0 {
 		t.Fatalf("an unchanged source pushed: %v", d)
+	}
+	// Its proof reads the manifest and the config, not the layers: the
+	// unpacked size the first proof measured is recorded on the image.
+	if d := diffCalls(before, b.calls(), "registry:GET-blob"); d["registry:GET-blob"] > 1 {
+		t.Fatalf("proving an image already in ECR downloaded %d blobs", d["registry:GET-blob"])
 	}
 
 	b.write("app.py", app("v2", ""))
@@ -59,6 +65,14 @@ func TestPublishSkipsAnUnchangedSourceAndPushesOnlyTheChangedLayer(t *testing.T)
 	changed, err := publish(ctx, cfg, registry, b.publishArgs(), "x86_64", first.Image.Ref)
 	if err != nil || !changed.Built || changed.Image.Digest == first.Image.Digest {
 		t.Fatalf("a one-file change: %+v %v", changed, err)
+	}
+	// Its proof measured only the layers it does not share with the image
+	// the function ran (whose size is recorded; TestProveFromABaseline), and
+	// got the same size as measuring them all.
+	creds0, _ := registry.Login(ctx, changed.Repository.Host)
+	whole, err := ecr.Prove(ctx, changed.Image.Ref, creds0, ecr.ProveOptions{Architecture: "amd64"})
+	if err != nil || whole.UncompressedSize != changed.Image.UncompressedSize {
+		t.Fatalf("the size from the baseline %d, measured whole %d (%v)", changed.Image.UncompressedSize, whole.UncompressedSize, err)
 	}
 	// What was uploaded: the changed layer, the image config, and the cache
 	// manifest's config; the base and the dependency layers were already there.

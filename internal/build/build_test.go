@@ -341,7 +341,7 @@ func TestImagesAreOnesLambdaAccepts(t *testing.T) {
 		if err != nil || im.MediaType != "application/vnd.docker.distribution.manifest.v2+json" {
 			t.Fatalf("%s: %+v %v", tag, im, err)
 		}
-		if d, err := e.ecr.FindTag(ctx, e.repo, tag); err != nil || d != res.Digest {
+		if d, _, err := e.ecr.FindTag(ctx, e.repo, tag); err != nil || d != res.Digest {
 			t.Fatalf("%s: the tag points at %q, not the built %s (%v)", tag, d, res.Digest, err)
 		}
 	}

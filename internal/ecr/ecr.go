@@ -205,23 +205,41 @@ func matchesAny(filters []types.ImageTagMutabilityExclusionFilter, tag string) b
 	return false
 }
 
-// FindTag returns the digest the tag points at in the repository, or "" when
-// no image has that tag.
-func (c *Client) FindTag(ctx context.Context, repo Repository, tag string) (string, error) {
+// FindTag returns the digest the tag points at in the repository, with
+// the image's tags, or "" when no image has that tag.
+func (c *Client) FindTag(ctx context.Context, repo Repository, tag string) (string, []string, error) {
 	out, err := c.api.DescribeImages(ctx, &ecr.DescribeImagesInput{
 		RepositoryName: aws.String(repo.Name), ImageIds: []types.ImageIdentifier{{ImageTag: aws.String(tag)}},
 	})
 	var notFound *types.ImageNotFoundException
 	if errors.As(err, &notFound) {
-		return "", nil
+		return "", nil, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("looking up %s:%s: %w", repo.Name, tag, err)
+		return "", nil, fmt.Errorf("looking up %s:%s: %w", repo.Name, tag, err)
 	}
 	if len(out.ImageDetails) == 0 {
-		return "", nil
+		return "", nil, nil
 	}
-	return aws.ToString(out.ImageDetails[0].ImageDigest), nil
+	return aws.ToString(out.ImageDetails[0].ImageDigest), out.ImageDetails[0].ImageTags, nil
+}
+
+// Tags returns the tags of the image at digest in the repository; none
+// when there is no such image.
+func (c *Client) Tags(ctx context.Context, repo Repository, digest string) ([]string, error) {
+	out, err := c.api.DescribeImages(ctx, &ecr.DescribeImagesInput{
+		RepositoryName: aws.String(repo.Name), ImageIds: []types.ImageIdentifier{{ImageDigest: aws.String(digest)}},
+	})
+	if errors.As(err, new(*types.ImageNotFoundException)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking up %s@%s: %w", repo.Name, digest, err)
+	}
+	if len(out.ImageDetails) == 0 {
+		return nil, nil
+	}
+	return out.ImageDetails[0].ImageTags, nil
 }
 
 // Credentials log in to a registry. They live in memory only: never in

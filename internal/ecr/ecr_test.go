@@ -134,10 +134,10 @@ func TestLoginAndFindTag(t *testing.T) {
 	}
 	img, _ := random.Image(64, 1)
 	ref := b.push(t, repo.URI+":src-1", img)
-	if d, err := b.c.FindTag(ctx, repo, "src-1"); err != nil || repo.URI+"@"+d != ref {
+	if d, _, err := b.c.FindTag(ctx, repo, "src-1"); err != nil || repo.URI+"@"+d != ref {
 		t.Fatalf("FindTag: %q %v", d, err)
 	}
-	if d, err := b.c.FindTag(ctx, repo, "src-2"); err != nil || d != "" {
+	if d, _, err := b.c.FindTag(ctx, repo, "src-2"); err != nil || d != "" {
 		t.Fatalf("FindTag of a missing tag: %q %v", d, err)
 	}
 	b.c.Invalidate()
@@ -250,5 +250,44 @@ func TestBlobs(t *testing.T) {
 	}
 	if none, err := Blobs(ctx, repo.URI+":"+CacheTag, creds); err != nil || len(none) != 0 {
 		t.Fatalf("Blobs of a missing tag: %v %v", none, err)
+	}
+}
+
+// TestProveFromABaseline proves an image from one whose unpacked size is
+// recorded: only the layers the two do not share are measured, and a
+// recorded size on the image itself is taken as it is.
+func TestProveFromABaseline(t *testing.T) {
+	b := newBench(t)
+	repo, _ := b.c.Ensure(ctx, "api", NewRepository{})
+	creds, _ := b.c.Login(ctx, repo.Host)
+	base := lambdaImage(t, "amd64", "app.handler")
+	layer, err := random.Layer(512, ggcrtypes.DockerLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := mutate.AppendLayers(base, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseRef, nextRef := b.push(t, repo.URI+":base", base), b.push(t, repo.URI+":next", next)
+	opts := ProveOptions{Architecture: "amd64"}
+	measuredBase, err := Prove(ctx, baseRef, creds, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	measuredNext, _ := Prove(ctx, nextRef, creds, opts)
+	// A baseline recorded 1,000 bytes too big: the result is 1,000 too big, so
+	// it came from the baseline and the one new layer, not from every layer.
+	opts.Baseline = &Baseline{Ref: baseRef, Unpacked: measuredBase.UncompressedSize + 1000}
+	if got, err := Prove(ctx, nextRef, creds, opts); err != nil || got.UncompressedSize != measuredNext.UncompressedSize+1000 {
+		t.Fatalf("from the baseline: %d (%v), want %d", got.UncompressedSize, err, measuredNext.UncompressedSize+1000)
+	}
+	opts = ProveOptions{Architecture: "amd64", UnpackedSize: 11 << 30} // recorded, and above Lambda's limit
+	if _, err := Prove(ctx, nextRef, creds, opts); err == nil || !strings.Contains(err.Error(), "above Lambda's 10 GiB limit") {
+		t.Fatalf("a recorded size above the limit: %v", err)
+	}
+	tag := SizeTag(measuredNext.Digest, measuredNext.UncompressedSize)
+	if got := RecordedSize(measuredNext.Digest, []string{"src-1", tag, SizeTag(measuredBase.Digest, 7)}); got != measuredNext.UncompressedSize {
+		t.Fatalf("RecordedSize(%s) = %d", tag, got)
 	}
 }

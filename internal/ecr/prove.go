@@ -50,6 +50,18 @@ type ProveOptions struct {
 	// SizeCache is a directory that remembers the unpacked size of each
 	// layer by digest ("" for none), so a layer is measured only once.
 	SizeCache string
+	// UnpackedSize is the image's unpacked size when an earlier proof
+	// recorded it (SizeTag); 0 measures it.
+	UnpackedSize int64
+	// Baseline is an image whose unpacked size is recorded (the one the
+	// function runs): only the layers the two do not share are measured.
+	Baseline *Baseline
+}
+
+// Baseline is a proven image and its unpacked size.
+type Baseline struct {
+	Ref      string // host/name@sha256:...
+	Unpacked int64
 }
 
 // Prove fetches the manifest at ref (by digest) and checks what Lambda
@@ -121,14 +133,46 @@ func Prove(ctx context.Context, ref string, creds Credentials, opts ProveOptions
 	if err != nil {
 		return Image{}, fmt.Errorf("reading the layers of %s: %w", ref, err)
 	}
-	if im.UncompressedSize, err = unpackedSize(ctx, layers, opts.SizeCache); err != nil {
-		return Image{}, fmt.Errorf("measuring the layers of %s: %w", ref, err)
+	im.UncompressedSize = opts.UnpackedSize
+	if im.UncompressedSize <= 0 && opts.Baseline != nil && opts.Baseline.Unpacked > 0 {
+		im.UncompressedSize = fromBaseline(ctx, layers, *opts.Baseline, ropts, opts.SizeCache)
+	}
+	if im.UncompressedSize <= 0 {
+		if im.UncompressedSize, err = unpackedSize(ctx, layers, opts.SizeCache); err != nil {
+			return Image{}, fmt.Errorf("measuring the layers of %s: %w", ref, err)
+		}
 	}
 	if im.UncompressedSize > MaxUncompressedSize {
 		return bad(fmt.Sprintf("its layers unpack to %.1f GiB, above Lambda's 10 GiB limit", float64(im.UncompressedSize)/(1<<30)),
 			"shrink the image: a slimmer base, a multi-stage build that copies only what runs, and no caches or tests in the final stage")
 	}
 	return im, nil
+}
+
+// SizeTagPrefix starts the tag that records a proven image's unpacked size.
+const SizeTagPrefix = "sz-"
+
+// SizeTag records the unpacked size Prove measured on the image itself:
+// sz-<digest prefix>-<bytes>, unique to the image, so it never moves. A
+// runner without the layers in its size cache (a fresh CI runner deploying
+// an image already in ECR) reads it instead of downloading every layer;
+// the size does not depend on the function, the other checks do and run.
+func SizeTag(digest string, unpacked int64) string {
+	return SizeTagPrefix + strings.TrimPrefix(digest, "sha256:")[:12] + "-" + strconv.FormatInt(unpacked, 10)
+}
+
+// RecordedSize reads the unpacked size a SizeTag among tags records for the
+// image at digest; 0 when none does.
+func RecordedSize(digest string, tags []string) int64 {
+	prefix := SizeTagPrefix + strings.TrimPrefix(digest, "sha256:")[:12] + "-"
+	for _, t := range tags {
+		if rest, ok := strings.CutPrefix(t, prefix); ok {
+			if n, err := strconv.ParseInt(rest, 10, 64); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 // LambdaArchitecture turns Go's architecture name into Lambda's.
@@ -156,6 +200,58 @@ func describeIndex(raw []byte) string {
 		parts = append(parts, p)
 	}
 	return fmt.Sprintf("%d entries: %s", len(parts), strings.Join(parts, ", "))
+}
+
+// fromBaseline is the unpacked size of an image with layers, from a
+// baseline's: the baseline's size, less the layers only it has, plus the
+// layers only the image has, so that only those are measured. 0 when the
+// baseline can't be read (the caller measures every layer then).
+func fromBaseline(ctx context.Context, layers []v1.Layer, base Baseline, ropts []remote.Option, cache string) int64 {
+	r, err := name.NewDigest(base.Ref)
+	if err != nil {
+		return 0
+	}
+	img, err := remote.Image(r, ropts...)
+	if err != nil {
+		return 0
+	}
+	baseLayers, err := img.Layers()
+	if err != nil {
+		return 0
+	}
+	digests := func(ls []v1.Layer) map[v1.Hash]v1.Layer {
+		out := map[v1.Hash]v1.Layer{}
+		for _, l := range ls {
+			if d, err := l.Digest(); err == nil {
+				out[d] = l
+			}
+		}
+		return out
+	}
+	mine, theirs := digests(layers), digests(baseLayers)
+	if len(mine) != len(layers) || len(theirs) != len(baseLayers) {
+		return 0 // a layer twice: the sums below would not hold
+	}
+	var added, removed []v1.Layer
+	for d, l := range mine {
+		if theirs[d] == nil {
+			added = append(added, l)
+		}
+	}
+	for d, l := range theirs {
+		if mine[d] == nil {
+			removed = append(removed, l)
+		}
+	}
+	plus, err := unpackedSize(ctx, added, cache)
+	if err != nil {
+		return 0
+	}
+	minus, err := unpackedSize(ctx, removed, cache)
+	if err != nil || base.Unpacked-minus+plus <= 0 {
+		return 0
+	}
+	return base.Unpacked - minus + plus
 }
 
 // unpackedSize sums the layers' unpacked sizes, streaming each layer that
