@@ -11,9 +11,9 @@ import (
 )
 
 // ProfileDir is the environment variable that turns profiling on: while
-// deployments run, the provider records a CPU profile, and when the last
-// one ends it writes cpu-*.pprof and heap-*.pprof there (`make bench` reads
-// them with go tool pprof). Off by default.
+// checks and deployments run, the provider records a CPU profile, and when
+// the last one ends it writes cpu-*.pprof and heap-*.pprof there (`make
+// bench` reads them with go tool pprof). Off by default.
 const ProfileDir = "LAMBDACONTAINER_PROFILE_DIR"
 
 var profiling struct {

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"container/heap"
 	"encoding/hex"
 	"maps"
 	"slices"
@@ -15,23 +16,27 @@ const ShortDigest = 12
 
 // Digests maps each sent path to a short digest of its kind and content:
 // regular files and symlinks by path, empty directories as "dir/". When more
-// than limit paths would be listed, it lists directories instead ("dir/",
-// the digest of everything below), at the deepest level that fits, so that
-// state stays small while a diff still points at what changed.
+// than limit paths would be listed, it lists some directories instead
+// ("dir/", the digest of everything below): bottom up, the fullest first,
+// until the list fits. A big vendored or data tree then takes one line
+// while the code beside it is still listed file by file, so that state
+// stays small and a diff still points at what changed.
 func (t *Tree) Digests(limit int) map[string]string {
 	leaves := t.leaves()
-	depth := -1 // per path
-	if len(leaves) > limit {
-		depth = 1 // top-level directories, even when there are too many of those
-		for d := 2; d <= maxDepth(leaves) && groupCount(leaves, d) <= limit; d++ {
-			depth = d
-		}
-	}
+	collapsed := collapse(leaves, limit)
 	out := map[string]string{}
 	hashers := map[string]*blake3.Hasher{}
 	for _, e := range leaves {
-		key := groupKey(e.path, e.kind, depth)
-		if key == e.path || (e.kind == Dir && key == e.path+"/") {
+		key := e.path
+		if e.kind == Dir {
+			key += "/"
+		}
+		for dir := parentDir(e.path); dir != ""; dir = parentDir(dir) { // the outermost collapsed directory
+			if collapsed[dir] {
+				key = dir + "/"
+			}
+		}
+		if key == e.path || key == e.path+"/" {
 			out[key] = short(leafDigest(e))
 			continue
 		}
@@ -54,6 +59,89 @@ func (t *Tree) Digests(limit int) map[string]string {
 		out[t.Dockerfile] = short(leafDigest(entry{path: t.Dockerfile, kind: File, digest: t.dockerfile}))
 	}
 	return out
+}
+
+// parentDir is the directory holding p ("" for the context's root).
+func parentDir(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+// collapse picks the directories to list as one entry each so that at most
+// limit entries are listed (or as few as the top-level ones allow): it
+// collapses directories whose subdirectories are all collapsed already,
+// the one with the most entries first.
+func collapse(leaves []entry, limit int) map[string]bool {
+	collapsed := map[string]bool{}
+	total := len(leaves)
+	if total <= limit {
+		return collapsed
+	}
+	type node struct {
+		entries int // what it lists directly: leaves, and collapsed subdirectories as one each
+		open    int // subdirectories not collapsed yet
+	}
+	dirs := map[string]*node{}
+	var add func(dir string) *node
+	add = func(dir string) *node {
+		n := dirs[dir]
+		if n == nil {
+			n = &node{}
+			dirs[dir] = n
+			if dir != "" {
+				add(parentDir(dir)).open++
+			}
+		}
+		return n
+	}
+	for _, e := range leaves {
+		add(parentDir(e.path)).entries++
+	}
+	ready := &dirHeap{}
+	for dir, n := range dirs {
+		if n.open == 0 && dir != "" {
+			heap.Push(ready, dirEntries{dir, n.entries})
+		}
+	}
+	for total > limit && ready.Len() > 0 {
+		d := heap.Pop(ready).(dirEntries)
+		collapsed[d.dir] = true
+		total -= d.entries - 1
+		parent := parentDir(d.dir)
+		p := dirs[parent]
+		p.entries++
+		if p.open--; p.open == 0 && parent != "" {
+			heap.Push(ready, dirEntries{parent, p.entries})
+		}
+	}
+	return collapsed
+}
+
+// dirEntries is a directory ready to collapse and how many entries it lists.
+type dirEntries struct {
+	dir     string
+	entries int
+}
+
+// dirHeap orders directories by entries, most first, then by path.
+type dirHeap []dirEntries
+
+func (h dirHeap) Len() int { return len(h) }
+func (h dirHeap) Less(i, j int) bool {
+	if h[i].entries != h[j].entries {
+		return h[i].entries > h[j].entries
+	}
+	return h[i].dir < h[j].dir
+}
+func (h dirHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dirHeap) Push(x any)   { *h = append(*h, x.(dirEntries)) }
+func (h *dirHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // sends reports whether the context sends path.
@@ -79,39 +167,6 @@ func leafDigest(e entry) [32]byte {
 }
 
 func short(d [32]byte) string { return hex.EncodeToString(d[:])[:ShortDigest] }
-
-// groupKey is the directory holding p, cut to depth components ("a/b/"),
-// or p itself (an empty directory as "p/") when p lies shallower than that.
-// A negative depth lists every path.
-func groupKey(p string, kind Kind, depth int) string {
-	dirs := strings.Split(p, "/")
-	if kind != Dir {
-		dirs = dirs[:len(dirs)-1]
-	}
-	if depth >= 0 && len(dirs) >= depth {
-		return strings.Join(dirs[:depth], "/") + "/"
-	}
-	if kind == Dir {
-		return p + "/"
-	}
-	return p
-}
-
-func groupCount(leaves []entry, depth int) int {
-	keys := map[string]bool{}
-	for _, e := range leaves {
-		keys[groupKey(e.path, e.kind, depth)] = true
-	}
-	return len(keys)
-}
-
-func maxDepth(leaves []entry) int {
-	m := 0
-	for _, e := range leaves {
-		m = max(m, strings.Count(e.path, "/"))
-	}
-	return m
-}
 
 // Change lists what differs between two Digests maps, each sorted.
 type Change struct {

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -347,8 +348,9 @@ func TestDigestsListDirectoriesAboveTheLimit(t *testing.T) {
 	if all := tree.Digests(100); len(all) != 14 || all["a/one/1.py"] == "" || all["empty/"] == "" {
 		t.Fatalf("per-file digests: %v", all)
 	}
-	grouped := tree.Digests(8)
-	if len(grouped) != 6 || grouped["a/one/"] == "" || grouped["b/two/"] == "" || grouped["Dockerfile"] == "" || grouped["empty/"] == "" {
+	grouped := tree.Digests(8) // the fullest directories first, until 8 entries are left
+	if len(grouped) != 8 || grouped["a/one/"] == "" || grouped["a/two/"] == "" || grouped["b/one/"] == "" || grouped["b/two/3.py"] == "" ||
+		grouped["Dockerfile"] == "" || grouped["empty/"] == "" {
 		t.Fatalf("per-directory digests: %v", grouped)
 	}
 	top := tree.Digests(4)
@@ -359,6 +361,18 @@ func TestDigestsListDirectoriesAboveTheLimit(t *testing.T) {
 	change := Diff(grouped, hashDir(t, dir, Options{}).Digests(8))
 	if len(change.Modified) != 1 || change.Modified[0] != "b/one/" || len(change.Added)+len(change.Removed) != 0 {
 		t.Fatalf("change = %+v", change)
+	}
+
+	// A big data tree collapses into one entry; the code beside it stays listed.
+	big := t.TempDir()
+	files = map[string]string{"Dockerfile": "FROM scratch\n", "app/main.py": "x", "app/routers/health.py": "y"}
+	for i := range 300 {
+		files[fmt.Sprintf("data/d%02d/f%d.json", i/10, i%10)] = strconv.Itoa(i)
+	}
+	writeTree(t, big, files)
+	digests := hashDir(t, big, Options{}).Digests(20)
+	if len(digests) != 4 || digests["data/"] == "" || digests["app/main.py"] == "" || digests["app/routers/health.py"] == "" {
+		t.Fatalf("a data tree beside the code: %v", digests)
 	}
 }
 
