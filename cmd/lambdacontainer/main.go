@@ -60,7 +60,7 @@ func hash(args []string, stdout, stderr io.Writer) int {
 	dockerfile := fs.String("dockerfile", "", "the Dockerfile, relative to DIR (default DIR/Dockerfile)")
 	cacheDir := fs.String("cache-dir", "", `where the stat cache lives (default: the user cache directory; "off" disables it)`)
 	files := fs.Bool("files", false, "also list the per-file digests")
-	limit := fs.Int("limit", 5000, "with -files: above this many paths, list per-directory digests")
+	limit := fs.Int("limit", 1000, "with -files: list at most this many entries, the fullest directories as one each (as sourceFiles does)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	var trig triggers
 	fs.Var(&trig, "trigger", "a value folded into the hash (repeatable)")
