@@ -778,9 +778,9 @@ func (b *bench) b5() (row, error) {
 			"Spread perfectly over %d cores that alone takes %s, %.2f× the single deployment's %s, so the target is out of reach on this machine unless the work itself shrinks; "+
 			"the ten took %s, with %.0f%% of the cores busy. On AWS the functions' cold starts and verifications run on Lambda's machines, not on the deploying one. "+
 			"Where each of the ten deployments spent its time (means of the provider's summary lines; roll and verify are localaws's update and invocation): %s. "+
-			"The provider's own CPU profile over the ten (go tool pprof -top): %s",
+			"The provider's own CPU profile (pprof): %s.",
 			alone, used, float64(used.total)/float64(alone.total), runtime.NumCPU(), secs(floor), float64(floor)/float64(median(singles)), secs(median(singles)),
-			secs(median(ds)), 100*float64(used.total)/float64(time.Duration(runtime.NumCPU())*meanDuration(ds)), steps, pprofTop(profiles)))
+			secs(median(ds)), 100*float64(used.total)/float64(time.Duration(runtime.NumCPU())*meanDuration(ds)), steps, pprofTop(profiles, *runs)))
 	}
 	b.extra = append(b.extra, b.rssRow("B6b", "provider peak RSS during B5 (ten deployments in one provider)"))
 	return row{id: "B5", what: "10 deployments in one stack (10 functions, 2 sharing a repository), each a one-file change of its own",
@@ -835,14 +835,14 @@ func (s stepTimes) String() string {
 	return strings.Join(parts, ", ")
 }
 
-// pprofTop summarises the provider's CPU profiles in dir: its total CPU and
-// the functions that took the most, cumulatively.
-func pprofTop(dir string) string {
+// pprofTop summarises the provider's CPU profiles in dir: the CPU it used
+// over the runs, and its own functions that took the most, cumulatively.
+func pprofTop(dir string, runs int) string {
 	profiles, _ := filepath.Glob(filepath.Join(dir, "cpu-*.pprof"))
 	if len(profiles) == 0 {
 		return "none was written"
 	}
-	out, err := exec.Command("go", append([]string{"tool", "pprof", "-top", "-cum", "-nodecount=12"}, profiles...)...).Output()
+	out, err := exec.Command("go", append([]string{"tool", "pprof", "-top", "-cum", "-nodecount=200"}, profiles...)...).Output()
 	if err != nil {
 		return "go tool pprof failed: " + err.Error()
 	}
@@ -850,14 +850,18 @@ func pprofTop(dir string) string {
 	var top []string
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
-		switch {
-		case strings.HasPrefix(line, "Duration:"):
-			total = strings.TrimSpace(line)
-		case len(f) == 6 && strings.HasSuffix(f[4], "%") && strings.Contains(f[5], "lambdacontainer"):
-			top = append(top, fmt.Sprintf("`%s` %s cumulative", strings.TrimPrefix(f[5], "github.com/lambdacontainer/pulumi-lambdacontainer/"), f[3]))
+		if m := regexp.MustCompile(`Total samples = ([0-9.]+)(ms|s)`).FindStringSubmatch(line); m != nil {
+			v, _ := strconv.ParseFloat(m[1], 64)
+			if m[2] == "ms" {
+				v /= 1000
+			}
+			total = fmt.Sprintf("%.2f CPU-s per `pulumi up` of the ten", v/float64(runs))
+		}
+		if len(f) >= 6 && strings.HasSuffix(f[4], "%") && strings.HasPrefix(f[5], "github.com/lambdacontainer/") && len(top) < 6 {
+			top = append(top, fmt.Sprintf("`%s` %s", strings.TrimPrefix(f[5], "github.com/lambdacontainer/pulumi-lambdacontainer/"), f[4]))
 		}
 	}
-	return total + "; " + strings.Join(top, ", ")
+	return total + "; its own functions, by cumulative share of that: " + strings.Join(top, ", ")
 }
 
 // B7: a preview of a 50,000-file context with a warm stat cache.
