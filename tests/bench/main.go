@@ -35,6 +35,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/benchdoc"
 	"github.com/lambdacontainer/pulumi-lambdacontainer/localaws"
 )
 
@@ -267,12 +268,6 @@ func change(backend string, n int) error {
 	return os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 }
 
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
 func meanDuration(ds []time.Duration) time.Duration {
 	var sum time.Duration
 	for _, d := range ds {
@@ -325,11 +320,11 @@ func (b *bench) b1() (row, error) {
 	for op, n := range after {
 		calls += n - before[op]
 	}
-	b.b1median = median(noop)
-	extra := median(noop) - median(base)
-	return row{id: "B1", what: "no-op `pulumi up` on the example (unchanged source)", baseline: "`pulumi up` of an empty YAML program: " + secs(median(base)),
-		measured: fmt.Sprintf("%s; %d pushes, UpdateFunctionCode, PublishVersion or alias moves (no Update ran, so nothing was built)", secs(median(noop)), calls),
-		ratio:    fmt.Sprintf("%.2f× (+%.2f s)", float64(median(noop))/float64(median(base)), extra.Seconds()), target: "extra < 0.5 s, zero writes",
+	b.b1median = benchdoc.Median(noop)
+	extra := benchdoc.Median(noop) - benchdoc.Median(base)
+	return row{id: "B1", what: "no-op `pulumi up` on the example (unchanged source)", baseline: "`pulumi up` of an empty YAML program: " + secs(benchdoc.Median(base)),
+		measured: fmt.Sprintf("%s; %d pushes, UpdateFunctionCode, PublishVersion or alias moves (no Update ran, so nothing was built)", secs(benchdoc.Median(noop)), calls),
+		ratio:    fmt.Sprintf("%.2f× (+%.2f s)", float64(benchdoc.Median(noop))/float64(benchdoc.Median(base)), extra.Seconds()), target: "extra < 0.5 s, zero writes",
 		met: extra < 500*time.Millisecond && calls == 0}, nil
 }
 
@@ -401,8 +396,8 @@ func (b *bench) b2() (row, error) {
 	}
 	slices.Sort(bigRatios)
 	b3b := bigRatios[len(bigRatios)/2]
-	b.b2median = median(ours)
-	r := float64(median(ours)) / float64(median(theirs))
+	b.b2median = benchdoc.Median(ours)
+	r := float64(benchdoc.Median(ours)) / float64(benchdoc.Median(theirs))
 	slices.Sort(ratios3)
 	r3 := ratios3[len(ratios3)/2]
 	if r3 > 1.10 {
@@ -417,8 +412,8 @@ func (b *bench) b2() (row, error) {
 			measured: fmt.Sprintf("%d B", bigUploaded), ratio: fmt.Sprintf("%.3f×", b3b), target: "≤ 1.10×", met: b3b <= 1.10},
 		b.rssRow("B6a", "provider peak RSS during B2"))
 	return row{id: "B2", what: "one-file change: `pulumi up` (hash, analyze, build, push, prove, roll, verify, promote, prune)",
-		baseline: "by hand: `buildctl build --output type=image,push=true`, `aws lambda update-function-code`, `wait function-updated-v2`, `publish-version`, `invoke`, `update-alias`: " + secs(median(theirs)),
-		measured: secs(median(ours)), ratio: fmt.Sprintf("%.2f×", r), target: "≤ 1.10×", met: r <= 1.10}, nil
+		baseline: "by hand: `buildctl build --output type=image,push=true`, `aws lambda update-function-code`, `wait function-updated-v2`, `publish-version`, `invoke`, `update-alias`: " + secs(benchdoc.Median(theirs)),
+		measured: secs(benchdoc.Median(ours)), ratio: fmt.Sprintf("%.2f×", r), target: "≤ 1.10×", met: r <= 1.10}, nil
 }
 
 func (b *bench) rssRow(id, what string) row {
@@ -665,9 +660,9 @@ func (b *bench) b4() (row, error) {
 	if err := b.b4b(); err != nil {
 		return row{}, err
 	}
-	r := float64(median(ds)) / float64(b.b1median)
+	r := float64(benchdoc.Median(ds)) / float64(b.b1median)
 	return row{id: "B4", what: "a fresh CI runner: `pulumi up` from a new checkout (cold hash), with an empty BuildKit and stat cache, same state and source",
-		baseline: "B1: " + secs(b.b1median), measured: fmt.Sprintf("%s; %d builds", secs(median(ds)), builds), ratio: fmt.Sprintf("%.2f×", r),
+		baseline: "B1: " + secs(b.b1median), measured: fmt.Sprintf("%s; %d builds", secs(benchdoc.Median(ds)), builds), ratio: fmt.Sprintf("%.2f×", r),
 		target: "≤ 1.5× B1, no build", met: r <= 1.5 && builds == 0}, nil
 }
 
@@ -714,9 +709,9 @@ func (b *bench) b4b() error {
 		}
 		ds = append(ds, d)
 	}
-	r := float64(median(ds)) / float64(b.b2median)
+	r := float64(benchdoc.Median(ds)) / float64(b.b2median)
 	b.extra = append(b.extra, row{id: "B4b", what: "a fresh CI runner reverts to a source whose image is in ECR: the deployment runs (roll, verify, promote), from the content tag",
-		baseline: "B2 (the same deployment with a build): " + secs(b.b2median), measured: secs(median(ds)) + "; 0 blobs uploaded",
+		baseline: "B2 (the same deployment with a build): " + secs(b.b2median), measured: secs(benchdoc.Median(ds)) + "; 0 blobs uploaded",
 		ratio: fmt.Sprintf("%.2f×", r), target: "< 1× B2, no build", met: r < 1})
 	return nil
 }
@@ -772,19 +767,19 @@ func (b *bench) b5() (row, error) {
 	// spread over every core.
 	alone, used := meanCPU(singleCPU), meanCPU(cpu)
 	floor := used.total / time.Duration(runtime.NumCPU())
-	r := float64(median(ds)) / float64(median(singles))
+	r := float64(benchdoc.Median(ds)) / float64(benchdoc.Median(singles))
 	if r > 1.6 {
 		b.notes = append(b.notes, fmt.Sprintf("B5's profile (means per `pulumi up`, CPU from /proc and the containers' cgroup): one deployment alone uses %s. Ten use %s: %.1f× one. "+
 			"Spread perfectly over %d cores that alone takes %s, %.2f× the single deployment's %s, so the target is out of reach on this machine unless the work itself shrinks; "+
 			"the ten took %s, with %.0f%% of the cores busy. On AWS the functions' cold starts and verifications run on Lambda's machines, not on the deploying one. "+
 			"Where each of the ten deployments spent its time (means of the provider's summary lines; roll and verify are localaws's update and invocation): %s. "+
 			"The provider's own CPU profile (pprof): %s.",
-			alone, used, float64(used.total)/float64(alone.total), runtime.NumCPU(), secs(floor), float64(floor)/float64(median(singles)), secs(median(singles)),
-			secs(median(ds)), 100*float64(used.total)/float64(time.Duration(runtime.NumCPU())*meanDuration(ds)), steps, pprofTop(profiles, *runs)))
+			alone, used, float64(used.total)/float64(alone.total), runtime.NumCPU(), secs(floor), float64(floor)/float64(benchdoc.Median(singles)), secs(benchdoc.Median(singles)),
+			secs(benchdoc.Median(ds)), 100*float64(used.total)/float64(time.Duration(runtime.NumCPU())*meanDuration(ds)), steps, pprofTop(profiles, *runs)))
 	}
 	b.extra = append(b.extra, b.rssRow("B6b", "provider peak RSS during B5 (ten deployments in one provider)"))
 	return row{id: "B5", what: "10 deployments in one stack (10 functions, 2 sharing a repository), each a one-file change of its own",
-		baseline: "one of them deployed alone, interleaved: " + secs(median(singles)), measured: secs(median(ds)), ratio: fmt.Sprintf("%.2f×", r), target: "≤ 1.6× on 2 cores", met: r <= 1.6}, nil
+		baseline: "one of them deployed alone, interleaved: " + secs(benchdoc.Median(singles)), measured: secs(benchdoc.Median(ds)), ratio: fmt.Sprintf("%.2f×", r), target: "≤ 1.6× on 2 cores", met: r <= 1.6}, nil
 }
 
 // stepTimes sums the step times of the provider's summary lines, "deployed
@@ -891,10 +886,10 @@ func (b *bench) b7() (row, error) {
 		}
 		bigs = append(bigs, d)
 	}
-	extra := median(bigs) - median(smalls)
+	extra := benchdoc.Median(bigs) - benchdoc.Median(smalls)
 	return row{id: "B7", what: "`pulumi preview` with a 50,000-file context and a warm stat cache",
-		baseline: "the same program with the example's 10-file context: " + secs(median(smalls)), measured: secs(median(bigs)),
-		ratio: fmt.Sprintf("%.2f× (+%.2f s)", float64(median(bigs))/float64(median(smalls)), extra.Seconds()), target: "extra < 1 s", met: extra < time.Second}, nil
+		baseline: "the same program with the example's 10-file context: " + secs(benchdoc.Median(smalls)), measured: secs(benchdoc.Median(bigs)),
+		ratio: fmt.Sprintf("%.2f× (+%.2f s)", float64(benchdoc.Median(bigs))/float64(benchdoc.Median(smalls)), extra.Seconds()), target: "extra < 1 s", met: extra < time.Second}, nil
 }
 
 // B8: an Invoke on a warm container of a Go function, against a raw round trip.
@@ -956,9 +951,9 @@ func (b *bench) b8() (row, error) {
 		}
 		invokes = append(invokes, d)
 	}
-	over := median(invokes) - median(raws)
-	return row{id: "B8", what: "localaws Invoke on a warm container (an aws-lambda-go function)", baseline: fmt.Sprintf("a raw HTTP round trip to localaws: %.2f ms", ms(median(raws))),
-		measured: fmt.Sprintf("%.2f ms", ms(median(invokes))), ratio: fmt.Sprintf("+%.2f ms", ms(over)), target: "overhead < 2 ms at the median", met: over < 2*time.Millisecond}, nil
+	over := benchdoc.Median(invokes) - benchdoc.Median(raws)
+	return row{id: "B8", what: "localaws Invoke on a warm container (an aws-lambda-go function)", baseline: fmt.Sprintf("a raw HTTP round trip to localaws: %.2f ms", ms(benchdoc.Median(raws))),
+		measured: fmt.Sprintf("%.2f ms", ms(benchdoc.Median(invokes))), ratio: fmt.Sprintf("+%.2f ms", ms(over)), target: "overhead < 2 ms at the median", met: over < 2*time.Millisecond}, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -968,24 +963,12 @@ func mustRequest(method, url, body string) *http.Request {
 	return req
 }
 
-// write puts the table between the deploy markers of the report.
+// write puts the table into the deploy section of the report.
 func write(path string, rows []row, notes []string) error {
-	cpu := "unknown CPU"
-	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				cpu = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	var u syscall.Utsname
-	syscall.Uname(&u)
-	kernel := utsString(u.Release[:])
 	var b strings.Builder
-	fmt.Fprintf(&b, "## The deploy loop (`make bench`)\n\nMeasured %s on %d cores (%s), Linux %s, %s; medians of %d runs, each interleaved with its baseline, "+
+	fmt.Fprintf(&b, "## The deploy loop (`make bench`)\n\nMeasured %s on %s; medians of %d runs, each interleaved with its baseline, "+
 		"against a real buildkitd, localaws and runc, with `examples/python-fastapi` on the stand-in base image. Ratios are the figures of record.\n\n",
-		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpu, kernel, runtime.Version(), *runs)
+		time.Now().UTC().Format("2006-01-02"), benchdoc.Machine(), *runs)
 	b.WriteString("| # | what | baseline (same run) | measured | ratio | target | met |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		met := "✓"
@@ -998,30 +981,7 @@ func write(path string, rows []row, notes []string) error {
 		b.WriteString("\n" + n + "\n")
 	}
 	b.WriteString("\nRun it with `make bench` (`go run ./tests/bench -runs 5`); the provider runs behind a wrapper that records its peak RSS with GNU time.\n")
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	const begin, end = "<!-- deploy:begin -->\n", "<!-- deploy:end -->\n"
-	text := string(doc)
-	section := begin + b.String() + end
-	if i, j := strings.Index(text, begin), strings.Index(text, end); i >= 0 && j > i {
-		text = text[:i] + section + text[j+len(end):]
-	} else {
-		text += "\n" + section
-	}
-	return os.WriteFile(path, []byte(text), 0o644)
-}
-
-func utsString(a []int8) string {
-	var s []byte
-	for _, c := range a {
-		if c == 0 {
-			break
-		}
-		s = append(s, byte(c))
-	}
-	return string(s)
+	return benchdoc.Write(path, "deploy", b.String())
 }
 
 // cpuTime is where the machine's CPU went over an interval.

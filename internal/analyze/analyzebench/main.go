@@ -10,14 +10,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"runtime"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/analyze"
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/analyze/synth"
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/benchdoc"
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/source"
 )
 
@@ -89,40 +87,21 @@ func run(runs int, out string) error {
 		}
 		cached = append(cached, time.Since(start))
 	}
-	r, f, c := median(read), median(full), median(cached)
+	r, f, c := benchdoc.Median(read), benchdoc.Median(full), benchdoc.Median(cached)
 	met := "✓"
 	if f > target {
 		met = "✗ missed"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "<!-- analyze:begin -->\n## Preflight analysis (`make bench`)\n\n")
-	fmt.Fprintf(&b, "Measured %s on %d cores, %s; medians of %d interleaved runs, page cache warm. The backend is `synth.Backend2000`: "+
+	fmt.Fprintf(&b, "## Preflight analysis (`make bench`)\n\n")
+	fmt.Fprintf(&b, "Measured %s on %s; medians of %d interleaved runs, page cache warm. The backend is `synth.Backend2000`: "+
 		"%d Python files (%.1f MB) in 40 packages, with standard-library, third-party, sibling and relative imports, a Dockerfile and requirements.\n\n",
-		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(), runs, len(in.Files), float64(bytes)/1e6)
+		time.Now().UTC().Format("2006-01-02"), benchdoc.Machine(), runs, len(in.Files), float64(bytes)/1e6)
 	b.WriteString("| what | baseline: reading every file once (same run) | measured | ratio | target | met |\n|---|---|---|---|---|---|\n")
 	fmt.Fprintf(&b, "| analysing the 2,000-file backend (parse every module, resolve every import, check the handler, the Dockerfile and the environment) | %s | %s | **%.1f×** | < 300 ms | %s |\n",
-		ms(r), ms(f), float64(f)/float64(r), met)
-	fmt.Fprintf(&b, "| the same, unchanged: served from the analysis cache by its source hash | %s | %s | **%.2f×** | — | — |\n", ms(r), ms(c), float64(c)/float64(r))
-	b.WriteString("\nRun it alone with `go run ./internal/analyze/analyzebench`.\n<!-- analyze:end -->\n")
-	fmt.Printf("analysis of %d files: %s (reading them: %s); cached: %s\n", len(in.Files), ms(f), ms(r), ms(c))
-	doc, err := os.ReadFile(out)
-	if err != nil {
-		return err
-	}
-	section := regexp.MustCompile(`(?s)<!-- analyze:begin -->.*<!-- analyze:end -->\n?`)
-	text := string(doc)
-	if section.MatchString(text) {
-		text = section.ReplaceAllLiteralString(text, b.String())
-	} else {
-		text += "\n" + b.String()
-	}
-	return os.WriteFile(out, []byte(text), 0o644)
+		benchdoc.Millis(r), benchdoc.Millis(f), float64(f)/float64(r), met)
+	fmt.Fprintf(&b, "| the same, unchanged: served from the analysis cache by its source hash | %s | %s | **%.2f×** | — | — |\n", benchdoc.Millis(r), benchdoc.Millis(c), float64(c)/float64(r))
+	b.WriteString("\nRun it alone with `go run ./internal/analyze/analyzebench`.\n")
+	fmt.Printf("analysis of %d files: %s (reading them: %s); cached: %s\n", len(in.Files), benchdoc.Millis(f), benchdoc.Millis(r), benchdoc.Millis(c))
+	return benchdoc.Write(out, "analyze", b.String())
 }
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

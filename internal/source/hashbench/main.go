@@ -13,14 +13,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/benchdoc"
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/source"
 )
 
@@ -96,7 +95,7 @@ func run(dir string, runs int, out string) error {
 		if err != nil {
 			return err
 		}
-		mb, mc, mw, ms := median(base), median(c), median(wm), median(st)
+		mb, mc, mw, ms := benchdoc.Median(base), benchdoc.Median(c), benchdoc.Median(wm), benchdoc.Median(st)
 		coldRatio, warmRatio := secs(mc)/secs(mb), secs(mc)/secs(mw)
 		fmt.Printf("%s: b3sum %v, cold %v (%.2f× b3sum, target ≤ %.1f×), warm %v (%.1f× faster than cold, target ≥ %.0f×; lstat of every path alone: %v), peak RSS %d MiB\n",
 			w.name, mb.Round(time.Millisecond), mc.Round(time.Millisecond), coldRatio, w.coldMax, mw.Round(100*time.Microsecond), warmRatio, w.warmMin, ms.Round(time.Millisecond), rss>>20)
@@ -106,10 +105,10 @@ func run(dir string, runs int, out string) error {
 				"(an in-place edit changes only the file's own inode), and here one lstat costs %.2f µs (%s for %d files on one core). "+
 				"Even spread perfectly over %d cores, the lstats alone take %s, so no warm hash can be more than %.1f× faster than this cold one. "+
 				"The warm hash measured (%s) also reads every directory and the stat cache.",
-				w.name, secs(ms)*1e6/float64(w.files), msec(ms), w.files, runtime.NumCPU(), msec(time.Duration(float64(ms)/float64(runtime.NumCPU()))), bound, msec(mw)))
+				w.name, secs(ms)*1e6/float64(w.files), benchdoc.Millis(ms), w.files, runtime.NumCPU(), benchdoc.Millis(time.Duration(float64(ms)/float64(runtime.NumCPU()))), bound, benchdoc.Millis(mw)))
 		}
 		rows = append(rows, fmt.Sprintf("| %s | %s | %s | **%.2f×** (≤ %.1f×) %s | %s | **%.1f×** (≥ %.0f×) %s | %s | %d MiB (< 100) %s |",
-			w.name, msec(mb), msec(mc), coldRatio, w.coldMax, mark(coldRatio <= w.coldMax), msec(mw), warmRatio, w.warmMin, mark(warmRatio >= w.warmMin), msec(ms), rss>>20, mark(rss < 100<<20)))
+			w.name, benchdoc.Millis(mb), benchdoc.Millis(mc), coldRatio, w.coldMax, mark(coldRatio <= w.coldMax), benchdoc.Millis(mw), warmRatio, w.warmMin, mark(warmRatio >= w.warmMin), benchdoc.Millis(ms), rss>>20, mark(rss < 100<<20)))
 	}
 	return report(out, runs, rows, notes)
 }
@@ -122,13 +121,6 @@ func mark(ok bool) string {
 }
 
 func secs(d time.Duration) float64 { return d.Seconds() }
-func msec(d time.Duration) string  { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
 
 // timed runs a command and returns its wall time.
 func timed(dir, name string, args ...string) (time.Duration, error) {
@@ -220,21 +212,11 @@ func makeLarge(dir string) error {
 	return nil
 }
 
-var section = regexp.MustCompile(`(?s)<!-- hash:begin -->.*<!-- hash:end -->\n?`)
-
 // report writes the hash section of the benchmarks document, keeping the rest.
 func report(path string, runs int, rows, notes []string) error {
-	cpu := "unknown"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		if m := regexp.MustCompile(`model name\s*:\s*(.*)`).FindSubmatch(b); m != nil {
-			cpu = string(m[1])
-		}
-	}
-	kernel, _ := exec.Command("uname", "-r").Output()
 	var b strings.Builder
-	fmt.Fprintf(&b, "<!-- hash:begin -->\n## Source hashing (`make bench-hash`)\n\n")
-	fmt.Fprintf(&b, "Measured %s on %d cores (%s), Linux %s, %s; medians of %d interleaved runs, page cache warm.\n\n",
-		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpu, strings.TrimSpace(string(kernel)), runtime.Version(), runs)
+	fmt.Fprintf(&b, "## Source hashing (`make bench-hash`)\n\n")
+	fmt.Fprintf(&b, "Measured %s on %s; medians of %d interleaved runs, page cache warm.\n\n", time.Now().UTC().Format("2006-01-02"), benchdoc.Machine(), runs)
 	b.WriteString("- **baseline**: `find . -type f -print0 | xargs -0 -P <cores> -n 2500 b3sum` (Debian's b3sum, BLAKE3, multi-threaded), in the same run.\n")
 	b.WriteString("- **cold**: `source.Hash` with an empty stat cache, in process, as the provider calls it (walk with the ignore rules, BLAKE3 of every file on all cores).\n")
 	b.WriteString("- **warm**: the same with the stat cache filled and nothing changed: every file is lstat'ed, none is read.\n")
@@ -247,20 +229,7 @@ func report(path string, runs int, rows, notes []string) error {
 	if len(notes) > 0 {
 		b.WriteString("\n" + strings.Join(notes, "\n") + "\n")
 	}
-	b.WriteString("<!-- hash:end -->\n")
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		doc = []byte("# Benchmarks\n\nFigures of record are ratios against a baseline measured in the same run; absolute times are context.\n\n")
-	}
-	if section.Match(doc) {
-		doc = section.ReplaceAll(doc, []byte(b.String()))
-	} else {
-		doc = append(doc, b.String()...)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, doc, 0o644)
+	return benchdoc.Write(path, "hash", b.String())
 }
 
 // listFiles returns the context's files by directory.
