@@ -169,7 +169,6 @@ func (r *run) publish() (published, error) {
 // a version.
 func (r *run) roll(img published) (string, error) {
 	defer r.took("roll", time.Now())
-	var err error
 	r.touched, r.rolled = true, true
 	if r.fn.Arn == "" {
 		s := r.args.FunctionSettings

@@ -18,12 +18,13 @@ const ProfileDir = "LAMBDACONTAINER_PROFILE_DIR"
 
 var profiling struct {
 	sync.Mutex
-	running int // deployments in progress
+	running int // checks and deployments in progress
 	cpu     *os.File
 }
 
-// profile starts the CPU profile with the first deployment in progress and
-// returns the function that stops it with the last, writing the heap too.
+// profile starts the CPU profile with the first check or deployment in
+// progress and returns the function that stops it with the last, writing
+// the heap too.
 func profile() func() {
 	dir := os.Getenv(ProfileDir)
 	if dir == "" {

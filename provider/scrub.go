@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"errors"
 	"os"
 	"regexp"
 	"strings"
@@ -41,11 +40,7 @@ func scrubError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if msg := scrub(err.Error()); msg != err.Error() {
-		var d *deployError
-		if errors.As(err, &d) {
-			d.msg = scrub(d.msg)
-		}
+	if msg := scrub(err.Error()); msg != err.Error() { // a deployError's message is scrubbed already (failState)
 		return &scrubbedError{msg, err}
 	}
 	return err

@@ -208,38 +208,30 @@ func matchesAny(filters []types.ImageTagMutabilityExclusionFilter, tag string) b
 // FindTag returns the digest the tag points at in the repository, with
 // the image's tags, or "" when no image has that tag.
 func (c *Client) FindTag(ctx context.Context, repo Repository, tag string) (string, []string, error) {
-	out, err := c.api.DescribeImages(ctx, &ecr.DescribeImagesInput{
-		RepositoryName: aws.String(repo.Name), ImageIds: []types.ImageIdentifier{{ImageTag: aws.String(tag)}},
-	})
-	var notFound *types.ImageNotFoundException
-	if errors.As(err, &notFound) {
-		return "", nil, nil
-	}
-	if err != nil {
-		return "", nil, fmt.Errorf("looking up %s:%s: %w", repo.Name, tag, err)
-	}
-	if len(out.ImageDetails) == 0 {
-		return "", nil, nil
-	}
-	return aws.ToString(out.ImageDetails[0].ImageDigest), out.ImageDetails[0].ImageTags, nil
+	return c.image(ctx, repo, types.ImageIdentifier{ImageTag: aws.String(tag)}, ":"+tag)
 }
 
 // Tags returns the tags of the image at digest in the repository; none
 // when there is no such image.
 func (c *Client) Tags(ctx context.Context, repo Repository, digest string) ([]string, error) {
-	out, err := c.api.DescribeImages(ctx, &ecr.DescribeImagesInput{
-		RepositoryName: aws.String(repo.Name), ImageIds: []types.ImageIdentifier{{ImageDigest: aws.String(digest)}},
-	})
+	_, tags, err := c.image(ctx, repo, types.ImageIdentifier{ImageDigest: aws.String(digest)}, "@"+digest)
+	return tags, err
+}
+
+// image describes one image of the repository (ref names it in errors): its
+// digest and tags, or "" when there is no such image.
+func (c *Client) image(ctx context.Context, repo Repository, id types.ImageIdentifier, ref string) (string, []string, error) {
+	out, err := c.api.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String(repo.Name), ImageIds: []types.ImageIdentifier{id}})
 	if errors.As(err, new(*types.ImageNotFoundException)) {
-		return nil, nil
+		return "", nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("looking up %s@%s: %w", repo.Name, digest, err)
+		return "", nil, fmt.Errorf("looking up %s%s: %w", repo.Name, ref, err)
 	}
 	if len(out.ImageDetails) == 0 {
-		return nil, nil
+		return "", nil, nil
 	}
-	return out.ImageDetails[0].ImageTags, nil
+	return aws.ToString(out.ImageDetails[0].ImageDigest), out.ImageDetails[0].ImageTags, nil
 }
 
 // Credentials log in to a registry. They live in memory only: never in
