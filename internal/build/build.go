@@ -201,7 +201,7 @@ type tracker struct {
 	logs      map[digest.Digest]*bytes.Buffer
 	dropped   map[digest.Digest]int // bytes of a step's log beyond maxStepLog, from its start
 	said      map[string]bool
-	tenths    map[string]int64 // the tenths of a transfer already reported
+	tenths    map[string]int64 // the last tenth of each transfer reported
 	exporting bool             // the solve is done; the image and cache go to the registry
 }
 
@@ -251,7 +251,8 @@ func (t *tracker) update(s *client.SolveStatus) {
 		switch {
 		case st.ID == "" || st.Completed != nil:
 		case st.Total > 0: // a transfer: say every tenth of it
-			if tenth := st.Current * 10 / st.Total; tenth > t.tenths[st.ID] || st.Current == 0 {
+			last, ok := t.tenths[st.ID]
+			if tenth := st.Current * 10 / st.Total; !ok || tenth > last {
 				t.tenths[st.ID] = tenth
 				t.progress(fmt.Sprintf("%s %s of %s", st.ID, units.BytesSize(float64(st.Current)), units.BytesSize(float64(st.Total))))
 			}
