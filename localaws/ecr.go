@@ -2,9 +2,7 @@ package localaws
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -546,8 +544,7 @@ func (e *ecrService) putImage(name, manifest, mediaType, tag, digest string) (an
 	if manifest == "" {
 		return nil, badRequest("InvalidParameterException", "Invalid parameter at 'imageManifest' failed to satisfy constraint: 'Member must not be null'")
 	}
-	sum := sha256.Sum256([]byte(manifest))
-	got := "sha256:" + hex.EncodeToString(sum[:])
+	got := manifestDigest([]byte(manifest))
 	if digest != "" && digest != got {
 		return nil, badRequest("InvalidParameterException", "Invalid parameter at 'imageDigest': the manifest's digest is %s", got)
 	}
@@ -558,11 +555,11 @@ func (e *ecrService) putImage(name, manifest, mediaType, tag, digest string) (an
 	if holder := r.find(refID(ref)); holder != nil && holder.Digest == got && (tag == "" || slices.Contains(holder.Tags, tag)) {
 		return nil, badRequest("ImageAlreadyExistsException", "Image with digest '%s' and tag '%s' already exists in the repository with name '%s' in registry with id '%s'", got, tag, name, e.account)
 	}
-	if holder := r.find(imageID{ImageTag: tag}); tag != "" && holder != nil && holder.Digest != got && r.tagImmutable(tag) {
-		return nil, badRequest("ImageTagAlreadyExistsException", "The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the tag is immutable.", tag, name)
-	}
-	if _, _, merr := e.storeManifest(r, ref, []byte(manifest), mediaType); merr != nil {
-		if merr.code == "MANIFEST_BLOB_UNKNOWN" || merr.code == "BLOB_UNKNOWN" {
+	if _, _, merr := e.storeManifest(r, ref, []byte(manifest), mediaType); merr != nil { // the registry's errors, as ECR's API words them
+		switch merr.code {
+		case "TAG_INVALID":
+			return nil, badRequest("ImageTagAlreadyExistsException", "The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the tag is immutable.", tag, name)
+		case "MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN":
 			return nil, badRequest("LayersNotFoundException", "The image manifest references layers the repository does not have: %s", merr.msg)
 		}
 		return nil, badRequest("InvalidParameterException", "Invalid parameter at 'imageManifest': %s", merr.msg)

@@ -141,6 +141,12 @@ func (e *ecrService) putManifest(w http.ResponseWriter, r *http.Request, name, r
 	w.WriteHeader(http.StatusCreated)
 }
 
+// manifestDigest is a manifest's digest, sha256:<hex>.
+func manifestDigest(body []byte) string {
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 // manifestError is a manifest the registry refused: its status, and the
 // distribution API's error code and message.
 type manifestError struct {
@@ -153,8 +159,7 @@ type manifestError struct {
 // defaults to the manifest's own. The caller holds e.mu. It returns the
 // digest and the registry's response headers.
 func (e *ecrService) storeManifest(repo *ecrRepo, ref string, body []byte, mediaType string) (string, http.Header, *manifestError) {
-	sum := sha256.Sum256(body)
-	digest := "sha256:" + hex.EncodeToString(sum[:])
+	digest := manifestDigest(body)
 	if strings.HasPrefix(ref, "sha256:") && ref != digest {
 		return "", nil, &manifestError{http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("the manifest's digest is %s, not %s", digest, ref)}
 	}
@@ -173,6 +178,12 @@ func (e *ecrService) storeManifest(repo *ecrRepo, ref string, body []byte, media
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
 		return "", nil, &manifestError{http.StatusBadRequest, "MANIFEST_INVALID", fmt.Sprintf("the manifest is not JSON: %v", err)}
+	}
+	isTag := !strings.HasPrefix(ref, "sha256:")
+	if isTag {
+		if holder := repo.find(imageID{ImageTag: ref}); holder != nil && holder.Digest != digest && repo.tagImmutable(ref) {
+			return "", nil, &manifestError{http.StatusBadRequest, "TAG_INVALID", fmt.Sprintf("The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", ref, repo.Name)}
+		}
 	}
 	// As a registry must, refuse a manifest whose blobs or child manifests were never pushed.
 	refs := map[string]string{m.Config.Digest: "blobs"}
@@ -194,12 +205,6 @@ func (e *ecrService) storeManifest(repo *ecrRepo, ref string, body []byte, media
 	}
 	if mediaType == "" {
 		mediaType = m.MediaType
-	}
-	isTag := !strings.HasPrefix(ref, "sha256:")
-	if isTag {
-		if holder := repo.find(imageID{ImageTag: ref}); holder != nil && holder.Digest != digest && repo.tagImmutable(ref) {
-			return "", nil, &manifestError{http.StatusBadRequest, "TAG_INVALID", fmt.Sprintf("The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", ref, repo.Name)}
-		}
 	}
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodPut, "/v2/"+repo.Name+"/manifests/"+ref, bytes.NewReader(body))

@@ -31,7 +31,7 @@ func (t *Tree) Digests(limit int) map[string]string {
 		if e.kind == Dir {
 			key += "/"
 		}
-		for dir := parentDir(e.path); dir != ""; dir = parentDir(dir) { // the outermost collapsed directory
+		for dir := parentDir(e.path); len(collapsed) > 0 && dir != ""; dir = parentDir(dir) { // the outermost collapsed directory
 			if collapsed[dir] {
 				key = dir + "/"
 			}
