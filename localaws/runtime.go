@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -20,14 +21,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"golang.org/x/sys/unix"
 )
 
 // runtime runs function images the way Lambda does: each container runs an
@@ -94,7 +93,7 @@ type container struct {
 	next            chan *invocation
 	exited          chan struct{}
 	exitErr         error
-	out             output
+	out             *output
 	initOnce        sync.Once
 	initErr         []byte // the runtime's /init/error payload
 	initErrType     string
@@ -381,9 +380,9 @@ func (r *runtime) start(fn funcConfig, key string) (*container, error) {
 	c.cmd.Stdout, c.cmd.Stderr = pw, pw // one stream, as Lambda logs them
 	c.started = time.Now()
 	err = c.cmd.Start()
-	pw.Close()
 	if err != nil {
 		pr.Close()
+		pw.Close()
 		c.api.Close()
 		os.RemoveAll(bundle)
 		return nil, err
@@ -392,48 +391,69 @@ func (r *runtime) start(fn funcConfig, key string) (*container, error) {
 	r.all[c] = true
 	r.started = append(r.started, c.id)
 	r.mu.Unlock()
-	c.out.r, c.out.fd = pr, int(pr.Fd()) // Fd before reading: it makes the pipe blocking
+	c.out = newOutput(pr, pw)
 	go c.out.run(c.log)
 	go func() {
 		c.exitErr = c.cmd.Wait()
+		c.out.closeWriter()
 		close(c.exited)
 	}()
 	return c, nil
 }
 
 // output is a container's stdout and stderr, one pipe read line by line
-// into its log stream. It counts what it read and what it logged, so that
-// drain can wait for every line written before a response to be logged
-// before the END line, as Lambda orders them.
+// into its log stream. localaws keeps a write end of the pipe too: drain
+// writes a mark into it and waits for the reader to reach the mark, so that
+// every line the function wrote before it answered is logged before END, as
+// Lambda orders them. The pipe is first in, first out, so nothing races.
 type output struct {
-	r            *os.File
-	fd           int
-	read, logged atomic.Int64
-	done         atomic.Bool // the pipe is closed: nothing more to wait for
-	mu           sync.Mutex
-	text         bytes.Buffer // the first 64 KiB, for runc's own start failures
+	r, w  *os.File
+	mark  string        // never printed by a function: NULs and a random nonce
+	marks chan int64    // the number of each mark the reader reached
+	sent  int64         // marks written, under drain's single caller
+	done  chan struct{} // closed when the reader reaches the end of the pipe
+	mu    sync.Mutex
+	text  bytes.Buffer // the first 64 KiB, for runc's own start failures
 }
 
-func (o *output) Read(p []byte) (int, error) {
-	n, err := o.r.Read(p)
-	o.read.Add(int64(n))
-	return n, err
+// maxLine is where a line without a newline is cut, like the size limit of
+// a log event.
+const maxLine = 256 << 10
+
+func newOutput(r, w *os.File) *output {
+	nonce := make([]byte, 8)
+	rand.Read(nonce)
+	return &output{r: r, w: w, mark: fmt.Sprintf("\x00localaws-drain-%x\x00", nonce), marks: make(chan int64, 16), done: make(chan struct{})}
 }
 
 func (o *output) run(log func(string)) {
+	defer close(o.done)
 	defer o.r.Close()
-	defer o.done.Store(true)
-	s := bufio.NewScanner(o)
-	s.Buffer(make([]byte, 64<<10), 1<<20)
-	var advance int // bytes the line took in the pipe, its line ending included
+	mark := []byte(o.mark)
+	s := bufio.NewScanner(o.r)
+	s.Buffer(make([]byte, 64<<10), 2*maxLine)
 	s.Split(func(data []byte, atEOF bool) (int, []byte, error) {
-		n, tok, err := bufio.ScanLines(data, atEOF)
-		if tok != nil {
-			advance = n
+		nl, m := bytes.IndexByte(data, '\n'), bytes.Index(data, mark)
+		switch {
+		case m == 0:
+			return len(mark), mark, nil
+		case m > 0 && (nl < 0 || m < nl):
+			return m, data[:m], nil // a line the mark ends
+		case nl < 0 && len(data) >= maxLine:
+			return maxLine, data[:maxLine], nil
 		}
-		return n, tok, err
+		return bufio.ScanLines(data, atEOF)
 	})
+	var seen int64
 	for s.Scan() {
+		if bytes.Equal(s.Bytes(), mark) {
+			seen++
+			select {
+			case o.marks <- seen:
+			default: // nobody waits for it any more
+			}
+			continue
+		}
 		line := s.Text()
 		o.mu.Lock()
 		if o.text.Len() < 64<<10 {
@@ -441,18 +461,50 @@ func (o *output) run(log func(string)) {
 		}
 		o.mu.Unlock()
 		log(strings.ReplaceAll(line, "\r", "\n"))
-		o.logged.Add(int64(advance))
+	}
+	io.Copy(io.Discard, o.r) // only after a read error: never block the function's writes
+}
+
+// drain returns once every line written to the pipe before it was called is
+// logged: when the reader reaches the mark it wrote, or the end of the pipe.
+// It gives up after a few seconds, should the reader be stuck.
+func (o *output) drain() {
+	timeout := time.After(5 * time.Second)
+	o.mu.Lock()
+	w := o.w
+	o.mu.Unlock()
+	if w != nil {
+		if _, err := w.WriteString(o.mark); err == nil {
+			o.sent++
+			for {
+				select {
+				case n := <-o.marks:
+					if n >= o.sent {
+						return
+					}
+					continue
+				case <-o.done:
+				case <-timeout:
+				}
+				return
+			}
+		}
+	}
+	select {
+	case <-o.done:
+	case <-timeout:
 	}
 }
 
-// drain waits (briefly) until the pipe is empty and every complete line read
-// from it is logged.
-func (o *output) drain() {
-	for deadline := time.Now().Add(100 * time.Millisecond); !o.done.Load() && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		n, err := unix.IoctlGetInt(o.fd, unix.TIOCINQ) // FIONREAD: bytes in the pipe
-		if err != nil || n == 0 && o.read.Load() == o.logged.Load() {
-			return
-		}
+// closeWriter closes localaws's own write end once the container has
+// exited, so the reader sees the end of the pipe.
+func (o *output) closeWriter() {
+	o.mu.Lock()
+	w := o.w
+	o.w = nil
+	o.mu.Unlock()
+	if w != nil {
+		w.Close()
 	}
 }
 

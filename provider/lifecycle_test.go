@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,12 +92,12 @@ func TestLogErrorsRollbackOffAndImageTags(t *testing.T) {
 
 // tagged is the digest a tag names in the repository "api", or "".
 func (b *deployBench) tagged(tag string) string {
-	out, err := b.ecr.DescribeImages(context.Background(), &awsecr.DescribeImagesInput{RepositoryName: aws.String("api"),
-		ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String(tag)}}})
-	if err != nil || len(out.ImageDetails) == 0 {
-		return ""
+	for digest, tags := range b.images() {
+		if slices.Contains(tags, tag) {
+			return digest
+		}
 	}
-	return aws.ToString(out.ImageDetails[0].ImageDigest)
+	return ""
 }
 
 // An immutable repository where a wanted tag names another image refuses the
