@@ -8,14 +8,14 @@ WITH_TOOLS = PATH="$(TOOLS_PATH):$$PATH" LAMBDACONTAINER_PYTHON_BASE="$(shell sc
 demo:
 	scripts/demo.sh
 
-# Bootstraps the tools (seconds when cached), then runs every test layer,
-# the concurrency tests again under the race detector (localaws whole, and
-# the provider's concurrent deployments with its unit tests), and the
-# fuzzers briefly.
+# Bootstraps the tools (seconds when cached), vets every module (the nested
+# ones too), then runs every test layer, the concurrency tests again under
+# the race detector (localaws whole, and the provider's concurrent
+# deployments with its unit tests), and the fuzzers briefly.
 test: tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^sdk/')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt -w these files: $$unformatted"; exit 1; fi
-	go vet ./...
+	$(MAKE) vet
 	$(WITH_TOOLS) go test -count=1 -timeout 45m ./...
 	$(WITH_TOOLS) go test -race -count=1 -timeout 30m ./localaws/
 	$(WITH_TOOLS) go test -race -count=1 -timeout 30m -run 'Concurrent|Check|Config|Schema|Diff' ./provider/

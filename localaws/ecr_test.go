@@ -15,9 +15,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -231,8 +236,16 @@ func TestRegistryPushDescribeDeleteWithECRSemantics(t *testing.T) {
 	if _, err := remote.Get(ref, remote.WithAuth(auth)); err == nil {
 		t.Fatalf("a deleted image is still in the registry")
 	}
+	left, _ := name.NewDigest(s.RegistryHost()+"/orders-api@"+digestOf(t, other), name.Insecure)
+	if _, err := remote.Get(left, remote.WithAuth(auth)); err != nil {
+		t.Fatalf("the image left: %v", err)
+	}
 	if _, err := c.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String("orders-api"), Force: true}); err != nil {
 		t.Fatal(err)
+	}
+	c.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("orders-api")}) // the name again, empty
+	if _, err := remote.Get(left, remote.WithAuth(auth)); err == nil {
+		t.Fatalf("a forced DeleteRepository must delete its images from the registry")
 	}
 }
 
@@ -311,6 +324,9 @@ func TestTokenExpiryAndRegistryFaults(t *testing.T) {
 	if !errors.As(err, &terr) || terr.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a push with an expired token: %v", err)
 	}
+	if n := s.Calls().Calls["registry:refused-token"]; n == 0 {
+		t.Fatal("the refusal of the expired token was not counted")
+	}
 	auth = login(t, s)
 	fault := `{"service": "registry", "operation": "PUT-manifest", "errorType": "TOOMANYREQUESTS", "status": 429, "count": 1}`
 	if resp, err := http.Post(s.Endpoint()+"/_localaws/faults", "application/json", strings.NewReader(fault)); err != nil || resp.StatusCode != 200 {
@@ -338,27 +354,55 @@ func TestECRFaultsReachTheSDKAsTypedErrors(t *testing.T) {
 
 func TestMalformedCallsGetAWSShapedErrors(t *testing.T) {
 	s := start(t, Options{})
+	const form = "application/x-www-form-urlencoded"
+	huge := strings.Repeat("a", maxBody)
 	for _, tc := range []struct {
-		target, body, want string
-		status             int
+		path, target, contentType, body, want string
+		status                                int
 	}{
-		{ecrTarget + ".CreateRepository", `{"repositoryName": `, "SerializationException", 400},
-		{ecrTarget + ".Nope", `{}`, "UnknownOperationException", 400},
-		{"Nope_2020.Op", `{}`, "UnknownOperationException", 400},
-		{ecrTarget + ".CreateRepository", `{"repositoryName": "` + strings.Repeat("a", maxBody) + `"}`, "RequestEntityTooLargeException", 413},
+		{"/", ecrTarget + ".CreateRepository", "", `{"repositoryName": `, `"__type":"SerializationException"`, 400},
+		{"/", ecrTarget + ".Nope", "", `{}`, `"__type":"UnknownOperationException"`, 400},
+		{"/", logsTarget + ".Nope", "", `{}`, `"__type":"UnknownOperationException"`, 400},
+		{"/", "Nope_2020.Op", "", `{}`, `"__type":"UnknownOperationException"`, 400},
+		{"/", ecrTarget + ".CreateRepository", "", `{"repositoryName": "` + huge + `"}`, `"__type":"RequestEntityTooLargeException"`, 413},
+		{"/2015-03-31/functions", "", "application/json", `{"FunctionName": "` + huge + `"}`, `"message":"Request must be smaller than`, 413},
+		{"/", "", form, "Action=Nope&Version=2011-06-15", "<Code>InvalidAction</Code><Message>Could not find operation Nope for version 2011-06-15</Message>", 400},
+		{"/", "", form, "Action=GetCallerIdentity&Version=2011-06-15&Pad=" + huge, "<Code>RequestEntityTooLarge</Code>", 413},
+		{"/", "", form, "Action=GetCallerIdentity&Bad=%zz", "<Code>MalformedQueryString</Code>", 400},
 	} {
-		req, _ := http.NewRequest(http.MethodPost, s.Endpoint()+"/", strings.NewReader(tc.body))
-		req.Header.Set("X-Amz-Target", tc.target)
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req, _ := http.NewRequest(http.MethodPost, s.Endpoint()+tc.path, strings.NewReader(tc.body))
+		if tc.target != "" {
+			req.Header.Set("X-Amz-Target", tc.target)
+			tc.contentType = "application/x-amz-json-1.1"
+		}
+		req.Header.Set("Content-Type", tc.contentType)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var b bytes.Buffer
 		b.ReadFrom(resp.Body)
-		if resp.StatusCode != tc.status || !strings.Contains(b.String(), `"__type":"`+tc.want+`"`) {
-			t.Errorf("%s: %d %s", tc.target, resp.StatusCode, b.String())
+		name := tc.target + tc.path + " " + tc.body[:min(len(tc.body), 40)]
+		if resp.StatusCode != tc.status || !strings.Contains(b.String(), tc.want) {
+			t.Errorf("%s: %d %s", name, resp.StatusCode, b.String()[:min(b.Len(), 300)])
 		}
+		if tc.contentType == form && !strings.HasPrefix(b.String(), "<ErrorResponse xmlns=") {
+			t.Errorf("%s: a query error must be an ErrorResponse document: %s", name, b.String())
+		}
+	}
+
+	// The SDKs read them as the services' errors.
+	var tooLarge *lambdatypes.RequestTooLargeException
+	if _, err := lambda.NewFromConfig(cfg(s)).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("api"), Payload: []byte(`"` + huge + `"`)}); !errors.As(err, &tooLarge) {
+		t.Fatalf("an oversized Invoke: %v", err)
+	}
+	var api smithy.APIError
+	if _, err := cloudformation.NewFromConfig(cfg(s)).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(huge)}); !errors.As(err, &api) || api.ErrorCode() != "RequestEntityTooLarge" {
+		t.Fatalf("an oversized DescribeStacks: %v", err)
+	}
+	var unknown *logtypes.ResourceNotFoundException
+	if _, err := cloudwatchlogs.NewFromConfig(cfg(s)).GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("none"), LogStreamName: aws.String("s")}); !errors.As(err, &unknown) {
+		t.Fatalf("a missing log group: %v", err)
 	}
 }
 

@@ -1,9 +1,12 @@
 package localaws
 
 import (
+	"bytes"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,7 +18,9 @@ var serviceNames = map[string]string{ecrTarget: "ecr", logsTarget: "logs"}
 // Fault is one rule of the fault injection admin API: calls to Service's
 // Operation ("*" for all) wait Latency, then fail with ErrorType and Status
 // (with no ErrorType, they only wait), Count times (0: every time) or with
-// Probability. With FailUpdate, a Lambda update (UpdateFunctionCode,
+// Probability. The first Skip calls it covers pass untouched (counted as
+// Skipped, not Fired), so a test can fail, say, the second
+// UpdateFunctionCode. With FailUpdate, a Lambda update (UpdateFunctionCode,
 // UpdateFunctionConfiguration, CreateFunction) is accepted but settles as
 // Failed with that LastUpdateStatusReasonCode and Message as the reason, as
 // when Lambda cannot pull an image after all. Fired counts the calls the
@@ -28,10 +33,12 @@ type Fault struct {
 	Status      int     `json:"status,omitempty"`
 	Message     string  `json:"message,omitempty"`
 	Count       int     `json:"count,omitempty"`
+	Skip        int     `json:"skip,omitempty"`
 	Probability float64 `json:"probability,omitempty"`
 	LatencyMs   int     `json:"latencyMs,omitempty"`
 	FailUpdate  string  `json:"failUpdate,omitempty"`
 	Fired       int     `json:"fired"`
+	Skipped     int     `json:"skipped"`
 }
 
 // spent says a counted rule has fired its count.
@@ -43,16 +50,24 @@ func (r *Fault) applies(service, op string) bool {
 }
 
 type faults struct {
-	mu      sync.Mutex
-	account string
-	allowed map[string]bool // the IAM actions callers may use; nil: all
-	rules   []*Fault
-	calls   map[string]int // "service:Operation" -> calls, for the admin API
-	bytes   int64          // blob bytes the registry received
+	mu       sync.Mutex
+	account  string
+	allowed  map[string]bool // the IAM actions callers may use; nil: all
+	rules    []*Fault
+	calls    map[string]int      // "service:Operation" -> calls, for the admin API
+	requests map[string][][]byte // "service:Operation" -> the last request bodies
+	bytes    int64               // blob bytes the registry received
 }
 
+// The request journal keeps the last maxRequests bodies of each operation,
+// each cut at maxRequestBody bytes.
+const (
+	maxRequests    = 100
+	maxRequestBody = 64 << 10
+)
+
 func newFaults(account string, allow []string) *faults {
-	f := &faults{account: account, calls: map[string]int{}}
+	f := &faults{account: account, calls: map[string]int{}, requests: map[string][][]byte{}}
 	if allow != nil {
 		f.allowed = map[string]bool{}
 		for _, a := range allow {
@@ -74,6 +89,50 @@ func (f *faults) snapshot() Calls {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return Calls{Calls: maps.Clone(f.calls), RegistryBlobBytes: f.bytes}
+}
+
+// callKey names an operation as Calls and Requests do: "lambda:Invoke".
+func callKey(service, op string) string {
+	if n, ok := serviceNames[service]; ok {
+		service = n
+	}
+	return strings.ToLower(service) + ":" + op
+}
+
+// record journals a request's body (its first maxRequestBody bytes).
+func (f *faults) record(service, op string, body []byte) {
+	key := callKey(service, op)
+	b := bytes.Clone(body[:min(len(body), maxRequestBody)])
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	reqs := append(f.requests[key], b)
+	if len(reqs) > maxRequests {
+		reqs = slices.Delete(reqs, 0, len(reqs)-maxRequests)
+	}
+	f.requests[key] = reqs
+}
+
+// recordBody journals a request's body and puts it back for the service
+// to read. A body past maxBody is read one byte beyond, so that the service
+// still refuses it; a failed read leaves what arrived.
+func (f *faults) recordBody(r *http.Request, service, op string) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	f.record(service, op, body)
+}
+
+// journal returns the bodies recorded for an operation, oldest first.
+func (f *faults) journal(key string) [][]byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.requests[key])
+}
+
+// count counts an event that is not a call, such as "registry:refused-token".
+func (f *faults) count(key string) {
+	f.mu.Lock()
+	f.calls[key]++
+	f.mu.Unlock()
 }
 
 func (f *faults) received(n int64) {
@@ -104,7 +163,7 @@ func (f *faults) match(service, op string) (time.Duration, *awsError) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls[strings.ToLower(service)+":"+op]++
+	f.calls[callKey(service, op)]++
 	if err := denied(f.allowed, f.account, strings.ToLower(service), op); err != nil {
 		return 0, err
 	}
@@ -139,6 +198,10 @@ func (f *faults) authorize(service, action string) *awsError {
 // fire decides whether a rule applies to this call, and counts it; the
 // caller holds f.mu.
 func fire(r *Fault) bool {
+	if r.Skipped < r.Skip {
+		r.Skipped++
+		return false
+	}
 	if r.Probability > 0 && rand.Float64() >= r.Probability {
 		return false
 	}
@@ -197,6 +260,7 @@ func (f *faults) inject(w http.ResponseWriter, service, op string, write func(ht
 //	PUT    /_localaws/stacks/NAME            declare a stack: {"outputs": {...}}
 //	GET    /_localaws/health                 200 when serving
 //	GET    /_localaws/calls                  the Calls made so far
+//	GET    /_localaws/requests?op=lambda:Op  the bodies of the last requests for an operation, oldest first
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/_localaws")
 	body, err := readBody(r)
@@ -209,6 +273,12 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		writeJSON11(w, map[string]string{"endpoint": s.Endpoint(), "registry": s.RegistryHost()}, nil)
 	case path == "/calls" && r.Method == http.MethodGet:
 		writeJSON11(w, s.faults.snapshot(), nil)
+	case path == "/requests" && r.Method == http.MethodGet:
+		out := []string{}
+		for _, b := range s.Requests(r.URL.Query().Get("op")) {
+			out = append(out, string(b))
+		}
+		writeJSON11(w, out, nil)
 	case path == "/faults" && r.Method == http.MethodPost:
 		var rule Fault
 		if err := decodeJSON(body, &rule); err != nil {

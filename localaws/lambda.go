@@ -21,7 +21,8 @@ type lambdaService struct {
 	mu      sync.Mutex
 	account string
 	region  string
-	delay   time.Duration
+	delay   time.Duration // how long an update settles
+	publish time.Duration // how long a published version stays Pending
 	ecr     *ecrService
 	runtime *runtime
 	state   map[string]*function
@@ -36,6 +37,18 @@ type function struct {
 	Tags        map[string]string `json:"tags,omitempty"`
 	NextVersion int               `json:"nextVersion"`
 	Pending     *pendingUpdate    `json:"pending,omitempty"` // an update settling
+	// Publishing holds the versions still Pending, by version.
+	Publishing map[string]*publication `json:"publishing,omitempty"`
+}
+
+// publication is a version being published: it becomes Active (or Failed,
+// with the update it was published with) once Until passed and that update
+// settled.
+type publication struct {
+	Until      time.Time `json:"until"`
+	WithUpdate bool      `json:"withUpdate,omitempty"` // waits for the update in progress, and takes its outcome
+	ReasonCode string    `json:"reasonCode,omitempty"` // the update's failure
+	Reason     string    `json:"reason,omitempty"`
 }
 
 // pendingUpdate is the outcome an update settles to once its delay passed.
@@ -103,7 +116,7 @@ var (
 )
 
 func newLambda(opts Options, e *ecrService, rt *runtime) (*lambdaService, error) {
-	l := &lambdaService{account: opts.Account, region: opts.Region, delay: opts.UpdateDelay, ecr: e, runtime: rt, state: map[string]*function{}, store: newStore(opts.Dir, "lambda")}
+	l := &lambdaService{account: opts.Account, region: opts.Region, delay: opts.UpdateDelay, publish: opts.PublishDelay, ecr: e, runtime: rt, state: map[string]*function{}, store: newStore(opts.Dir, "lambda")}
 	return l, l.store.load(&l.state)
 }
 
@@ -147,12 +160,44 @@ func (l *lambdaService) function(name string) (*function, error) {
 	return f, nil
 }
 
-// settle moves a function whose update delay has passed to its outcome.
+// settle moves a function whose update delay has passed to its outcome,
+// and versions whose publication has finished to theirs.
 func (l *lambdaService) settle(f *function) {
-	p := f.Pending
-	if p == nil || time.Now().Before(p.Until) {
-		return
+	now := time.Now()
+	changed := false
+	if p := f.Pending; p != nil && !now.Before(p.Until) {
+		settleUpdate(f, p)
+		f.Pending, changed = nil, true
 	}
+	for i := range f.Versions {
+		v := &f.Versions[i]
+		if v.State != "Pending" {
+			continue
+		}
+		pub := f.Publishing[v.Version]
+		if pub == nil { // recorded by an older localaws: it settles with the update
+			pub = &publication{WithUpdate: f.Pending != nil}
+		}
+		if pub.WithUpdate || now.Before(pub.Until) {
+			continue
+		}
+		v.State, v.StateReasonCode, v.StateReason = "Active", "", ""
+		v.LastUpdateStatus, v.UpdateReasonCode, v.UpdateReason = "Successful", "", ""
+		if pub.ReasonCode != "" {
+			v.State, v.StateReasonCode, v.StateReason = "Failed", pub.ReasonCode, pub.Reason
+			v.LastUpdateStatus, v.UpdateReasonCode, v.UpdateReason = "Failed", pub.ReasonCode, pub.Reason
+		}
+		delete(f.Publishing, v.Version)
+		changed = true
+	}
+	if changed {
+		l.save()
+	}
+}
+
+// settleUpdate gives $LATEST its update's outcome, and hands it to the
+// versions published with the update.
+func settleUpdate(f *function, p *pendingUpdate) {
 	c := &f.Latest
 	switch {
 	case p.Create && p.ReasonCode != "":
@@ -170,19 +215,11 @@ func (l *lambdaService) settle(f *function) {
 	default:
 		c.LastUpdateStatus, c.UpdateReasonCode, c.UpdateReason = "Successful", "", ""
 	}
-	for i := range f.Versions { // versions published with the update settle with it
-		v := &f.Versions[i]
-		if v.State != "Pending" {
-			continue
-		}
-		v.State, v.LastUpdateStatus, v.UpdateReasonCode, v.UpdateReason = "Active", "Successful", "", ""
-		if p.ReasonCode != "" {
-			v.State, v.StateReasonCode, v.StateReason = "Failed", p.ReasonCode, p.Reason
-			v.LastUpdateStatus, v.UpdateReasonCode, v.UpdateReason = "Failed", p.ReasonCode, p.Reason
+	for _, pub := range f.Publishing {
+		if pub.WithUpdate {
+			pub.WithUpdate, pub.ReasonCode, pub.Reason = false, p.ReasonCode, p.Reason
 		}
 	}
-	f.Pending = nil
-	l.save()
 }
 
 func (l *lambdaService) save() {
@@ -251,10 +288,14 @@ func (l *lambdaService) serve(w http.ResponseWriter, r *http.Request) {
 		writeREST(w, 0, nil, notFound("UnknownOperationException", "no Lambda operation at %s %s", r.Method, r.URL.Path))
 		return
 	}
+	body, err := readBody(r)
+	if err != nil && asAWS(err).Status == http.StatusRequestEntityTooLarge {
+		err = errorf(http.StatusRequestEntityTooLarge, "RequestTooLargeException", "Request must be smaller than %d bytes for the %s operation", maxBody, op)
+	}
+	l.ecr.faults.record("lambda", op, body)
 	if l.ecr.faults.inject(w, "lambda", op, func(w http.ResponseWriter, v any, err error) { writeREST(w, 0, v, err) }) {
 		return
 	}
-	body, err := readBody(r)
 	if err != nil {
 		writeREST(w, 0, nil, err)
 		return
@@ -395,7 +436,7 @@ func (l *lambdaService) dispatch(op, rawName, item string, q url.Values, body []
 		return l.createFunction(body)
 	}
 	if op == "ListFunctions" {
-		return l.listFunctions()
+		return l.listFunctions(q)
 	}
 	name, qualifier, err := resolveName(rawName)
 	if err != nil {
@@ -430,7 +471,7 @@ func (l *lambdaService) dispatch(op, rawName, item string, q url.Values, body []
 	case "ListVersionsByFunction":
 		return l.listVersions(f, q)
 	case "CreateAlias", "GetAlias", "UpdateAlias", "DeleteAlias", "ListAliases":
-		return l.aliasOp(op, f, item, body)
+		return l.aliasOp(op, f, item, q, body)
 	}
 	return 0, nil, notFound("UnknownOperationException", "no Lambda operation %s", op)
 }
@@ -553,18 +594,18 @@ func checkLimits(memory, timeout int) error {
 	return nil
 }
 
-func (l *lambdaService) listFunctions() (int, any, error) {
+func (l *lambdaService) listFunctions(q url.Values) (int, any, error) {
 	names := make([]string, 0, len(l.state))
 	for n := range l.state {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var out []*funcConfig
+	out := []*funcConfig{}
 	for _, n := range names {
 		f, _ := l.function(n)
 		out = append(out, &f.Latest)
 	}
-	return 200, map[string]any{"Functions": out}, nil
+	return lambdaPage("Functions", out, q)
 }
 
 func (l *lambdaService) deleteFunction(name string, f *function, qualifier string) (int, any, error) {
@@ -586,6 +627,7 @@ func (l *lambdaService) deleteFunction(name string, f *function, qualifier strin
 		return 0, nil, notFound("ResourceNotFoundException", "Function not found: %s:%s", f.Latest.FunctionArn, qualifier)
 	}
 	f.Versions = slices.Delete(f.Versions, i, i+1)
+	delete(f.Publishing, qualifier)
 	l.save()
 	return http.StatusNoContent, nil, nil
 }
@@ -689,16 +731,21 @@ func (l *lambdaService) updateConfiguration(f *function, body []byte) (int, any,
 	return 200, c, nil
 }
 
-// newVersion publishes $LATEST as the next version, Pending until $LATEST settles.
+// newVersion publishes $LATEST as the next version, Pending until $LATEST
+// settles and the publish delay has passed.
 func (l *lambdaService) newVersion(f *function, description string) *funcConfig {
 	v := f.Latest
 	v.Version = strconv.Itoa(f.NextVersion)
 	v.FunctionArn = f.Latest.FunctionArn + ":" + v.Version
 	v.RevisionId = requestID()
 	v.Description = description
-	v.State = "Active"
-	if f.Pending != nil {
-		v.State = "Pending"
+	v.State, v.StateReasonCode, v.StateReason = "Active", "", ""
+	if f.Pending != nil || l.publish > 0 {
+		v.State, v.StateReasonCode, v.StateReason = "Pending", "Creating", "The function is being created."
+		if f.Publishing == nil {
+			f.Publishing = map[string]*publication{}
+		}
+		f.Publishing[v.Version] = &publication{Until: time.Now().Add(l.publish), WithUpdate: f.Pending != nil}
 	}
 	f.NextVersion++
 	f.Versions = append(f.Versions, v)
@@ -737,32 +784,37 @@ func sameConfig(a, b *funcConfig) bool {
 }
 
 func (l *lambdaService) listVersions(f *function, q url.Values) (int, any, error) {
-	all := append([]funcConfig{f.Latest}, f.Versions...)
+	return lambdaPage("Versions", append([]funcConfig{f.Latest}, f.Versions...), q)
+}
+
+// lambdaPage answers a Lambda list call with the page its Marker (an
+// offset) and MaxItems (default 50) ask for, and the NextMarker of the next.
+func lambdaPage[T any](key string, items []T, q url.Values) (int, any, error) {
 	start := 0
 	if m := q.Get("Marker"); m != "" {
 		n, err := strconv.Atoi(m)
-		if err != nil || n < 0 || n > len(all) {
-			return 0, nil, badRequest("InvalidParameterValueException", "invalid Marker")
+		if err != nil || n < 0 || n > len(items) {
+			return 0, nil, badRequest("InvalidParameterValueException", "Marker %q is not one a previous page returned", m)
 		}
 		start = n
 	}
-	max := 50
+	size := 50
 	if m := q.Get("MaxItems"); m != "" {
 		n, err := strconv.Atoi(m)
 		if err != nil || n < 1 || n > 10000 {
-			return 0, nil, badRequest("InvalidParameterValueException", "MaxItems must be between 1 and 10000")
+			return 0, nil, badRequest("InvalidParameterValueException", "MaxItems must be between 1 and 10000, not %q", m)
 		}
-		max = n
+		size = n
 	}
-	end := min(start+max, len(all))
-	out := map[string]any{"Versions": all[start:end]}
-	if end < len(all) {
+	end := min(start+size, len(items))
+	out := map[string]any{key: items[start:end]}
+	if end < len(items) {
 		out["NextMarker"] = strconv.Itoa(end)
 	}
 	return 200, out, nil
 }
 
-func (l *lambdaService) aliasOp(op string, f *function, name string, body []byte) (int, any, error) {
+func (l *lambdaService) aliasOp(op string, f *function, name string, q url.Values, body []byte) (int, any, error) {
 	var in struct {
 		Name            string         `json:"Name"`
 		FunctionVersion string         `json:"FunctionVersion"`
@@ -783,7 +835,7 @@ func (l *lambdaService) aliasOp(op string, f *function, name string, body []byte
 		for _, n := range names {
 			out = append(out, f.Aliases[n])
 		}
-		return 200, map[string]any{"Aliases": out}, nil
+		return lambdaPage("Aliases", out, q)
 	}
 	if op == "CreateAlias" {
 		name = in.Name

@@ -74,6 +74,10 @@ func TestLambdaLifecycleWithWaiters(t *testing.T) {
 	if _, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("orders-api")}); !errors.As(err, &conflict) {
 		t.Fatalf("PublishVersion while InProgress: %v", err)
 	}
+	if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("orders-api"), MemorySize: aws.Int32(512)}); !errors.As(err, &conflict) ||
+		!strings.Contains(err.Error(), "An update is in progress for resource: ") || !strings.Contains(err.Error(), "StatusCode: 409") {
+		t.Fatalf("UpdateFunctionConfiguration while InProgress: %v", err)
+	}
 	if err := lambda.NewFunctionUpdatedV2Waiter(c, func(o *lambda.FunctionUpdatedV2WaiterOptions) { o.MinDelay = 50 * time.Millisecond }).
 		Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("orders-api")}, 10*time.Second); err != nil {
 		t.Fatal(err)
@@ -315,5 +319,64 @@ func TestPublishWithTheUpdateAndConfigurationUpdates(t *testing.T) {
 	got, _ := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("api")})
 	if got.LastUpdateStatus != types.LastUpdateStatusSuccessful || *got.MemorySize != 1024 || *got.Timeout != 45 || got.Environment.Variables["STAGE"] != "prod" {
 		t.Fatalf("after the configuration update: %s %d %d %v", got.LastUpdateStatus, *got.MemorySize, *got.Timeout, got.Environment.Variables)
+	}
+}
+
+// With PublishDelay, a published version stays Pending, refusing
+// invocations as Lambda does, until the delay passed; one published with an
+// update that fails ends Failed with the update's reason.
+func TestPublishDelayKeepsVersionsPending(t *testing.T) {
+	s := start(t, Options{UpdateDelay: 20 * time.Millisecond, PublishDelay: 2 * time.Second})
+	c, uri, v2 := functionOnV1(t, s)
+	fn := &lambda.GetFunctionInput{FunctionName: aws.String("api")}
+	updated := lambda.NewFunctionUpdatedV2Waiter(c, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 50*time.Millisecond
+	})
+	if err := updated.Wait(ctx, fn, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	active := lambda.NewPublishedVersionActiveWaiter(c, func(o *lambda.PublishedVersionActiveWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 100*time.Millisecond
+	})
+
+	pub, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("api")})
+	if err != nil || pub.State != types.StatePending || *pub.Version != "1" {
+		t.Fatalf("PublishVersion with a publish delay: %v %+v", err, pub)
+	}
+	version := &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("api"), Qualifier: pub.Version}
+	if got, err := c.GetFunctionConfiguration(ctx, version); err != nil || got.State != types.StatePending || got.StateReasonCode != types.StateReasonCodeCreating {
+		t.Fatalf("a version being published: %v %+v", err, got)
+	}
+	if latest, _ := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("api")}); latest.State != types.StateActive {
+		t.Fatalf("publishing leaves $LATEST Active: %s", latest.State)
+	}
+	var conflict *types.ResourceConflictException
+	_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("api"), Qualifier: pub.Version})
+	if !errors.As(err, &conflict) || !strings.Contains(err.Error(), "The operation cannot be performed at this time. The function is currently in the following state: Pending") {
+		t.Fatalf("invoking a Pending version: %v", err)
+	}
+	if err := active.Wait(ctx, version, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.GetFunctionConfiguration(ctx, version); got.State != types.StateActive || got.StateReasonCode != "" {
+		t.Fatalf("the published version: %s %s", got.State, got.StateReasonCode)
+	}
+
+	addFault(t, s, `{"service": "lambda", "operation": "UpdateFunctionCode", "failUpdate": "ImageAccessDenied", "count": 1}`)
+	if _, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("api"), ImageUri: aws.String(uri + "@" + digestOf(t, v2)), Publish: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := updated.Wait(ctx, fn, 10*time.Second); err == nil {
+		t.Fatal("the update must fail")
+	}
+	second := &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("api"), Qualifier: aws.String("2")}
+	if got, _ := c.GetFunctionConfiguration(ctx, second); got.State != types.StatePending {
+		t.Fatalf("a version stays Pending for the publish delay, after its update settled: %s", got.State)
+	}
+	if err := active.Wait(ctx, second, 20*time.Second); err == nil || !strings.Contains(err.Error(), "Failure") {
+		t.Fatalf("the waiter must stop at Failed: %v", err)
+	}
+	if got, _ := c.GetFunctionConfiguration(ctx, second); got.State != types.StateFailed || got.StateReasonCode != types.StateReasonCodeImageAccessDenied {
+		t.Fatalf("a version published with a failed update: %s %s", got.State, got.StateReasonCode)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,11 @@ type Options struct {
 	Stacks string
 	// UpdateDelay is how long Lambda functions stay Pending / InProgress; default 300 ms.
 	UpdateDelay time.Duration
+	// PublishDelay is how long a published version stays Pending (and
+	// refuses invocations) after PublishVersion or UpdateFunctionCode with
+	// Publish created it, before it becomes Active (or Failed with its
+	// update); default 0: Active at once, or as soon as its update settles.
+	PublishDelay time.Duration
 	// IdleTimeout is how long a warm container waits for an invocation before it stops; default 5 minutes.
 	IdleTimeout time.Duration
 	// AllowActions are the IAM actions callers may use (e.g.
@@ -144,6 +150,12 @@ func (s *Server) RegistryHost() string { return s.regLn.Addr().String() }
 // Calls reports the calls made so far, as GET /_localaws/calls does.
 func (s *Server) Calls() Calls { return s.faults.snapshot() }
 
+// Requests returns the bodies of the requests received for an operation,
+// keyed as Calls are ("lambda:UpdateFunctionCode", "ecr:PutImage",
+// "sts:GetCallerIdentity", "registry:PUT-manifest"), oldest first: the last
+// 100, each cut at 64 KiB. Injected faults do not keep a call out of it.
+func (s *Server) Requests(op string) [][]byte { return s.faults.journal(op) }
+
 // Faults lists the fault rules added, with how often each fired.
 func (s *Server) Faults() []Fault { return s.faults.list() }
 
@@ -179,6 +191,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		service, op, _ := strings.Cut(target, ".")
+		s.faults.recordBody(r, service, op)
 		if s.faults.inject(w, service, op, writeJSON11) {
 			return
 		}
@@ -197,29 +210,37 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		if err := r.ParseForm(); err != nil {
-			writeQuery(w, "Unknown", stsNamespace, nil, badRequest("MalformedQueryString", "%v", err))
-			return
-		}
-		action := r.PostForm.Get("Action")
-		switch {
-		case stsActions[action]:
-			if s.faults.inject(w, "sts", action, queryWriter(action, stsNamespace)) {
-				return
-			}
-			s.sts.serve(w, r, action)
-		case cfnActions[action]:
-			if s.faults.inject(w, "cloudformation", action, queryWriter(action, cfnNamespace)) {
-				return
-			}
-			s.cfn.serve(w, r, action)
-		default:
-			writeQuery(w, action, stsNamespace, nil, badRequest("InvalidAction", "unknown action %q", action))
-		}
+		s.serveQuery(w, r)
 		return
 	}
 	writeJSON11(w, nil, notFound("UnknownOperationException", "no AWS operation at %s %s", r.Method, r.URL.Path))
+}
+
+// serveQuery dispatches a query-protocol call (STS, CloudFormation) by its Action.
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	form, perr := url.ParseQuery(string(body))
+	action := form.Get("Action")
+	service, namespace := "sts", stsNamespace
+	if cfnActions[action] {
+		service, namespace = "cloudformation", cfnNamespace
+	}
+	s.faults.record(service, action, body)
+	switch {
+	case err != nil && asAWS(err).Status == http.StatusRequestEntityTooLarge:
+		writeQuery(w, action, namespace, nil, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request must be smaller than %d bytes", maxBody))
+	case err != nil:
+		writeQuery(w, action, namespace, nil, err)
+	case perr != nil:
+		writeQuery(w, action, namespace, nil, badRequest("MalformedQueryString", "%v", perr))
+	case !stsActions[action] && !cfnActions[action]:
+		writeQuery(w, action, namespace, nil, badRequest("InvalidAction", "Could not find operation %s for version %s", action, form.Get("Version")))
+	case s.faults.inject(w, service, action, queryWriter(action, namespace)):
+	case service == "sts":
+		s.sts.serve(w, action)
+	default:
+		s.cfn.serve(w, form, action)
+	}
 }
 
 func queryWriter(action, namespace string) func(http.ResponseWriter, any, error) {

@@ -31,11 +31,12 @@ func TestLogs(t *testing.T) {
 		t.Fatalf("PutLogEvents to a missing stream: %v", err)
 	}
 	base := time.Now().Add(-time.Minute).UnixMilli()
+	// The stream whose name sorts first has the latest events, so that name order and time order differ.
 	for i, stream := range []string{"2026/12/03/[$LATEST]aaa", "2026/12/03/[1]bbb"} {
 		c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: group, LogStreamName: aws.String(stream)})
 		var events []types.InputLogEvent
 		for j, msg := range []string{"START RequestId: r1", "[ERROR] Runtime.ImportModuleError: No module named 'yaml'", "END RequestId: r1", "REPORT RequestId: r1 Duration: 1.00 ms"} {
-			events = append(events, types.InputLogEvent{Timestamp: aws.Int64(base + int64(i*100+j)), Message: aws.String(msg)})
+			events = append(events, types.InputLogEvent{Timestamp: aws.Int64(base + int64((1-i)*100+j)), Message: aws.String(msg)})
 		}
 		if _, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: group, LogStreamName: aws.String(stream), LogEvents: events}); err != nil {
 			t.Fatal(err)
@@ -47,29 +48,46 @@ func TestLogs(t *testing.T) {
 		t.Fatalf("out-of-order events: %v", err)
 	}
 
-	streams, err := c.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: group, OrderBy: types.OrderByLastEventTime, Descending: aws.Bool(true)})
-	if err != nil || len(streams.LogStreams) != 2 || *streams.LogStreams[0].LogStreamName != "2026/12/03/[1]bbb" || streams.LogStreams[0].LastEventTimestamp == nil {
-		t.Fatalf("DescribeLogStreams by last event: %v %+v", err, streams)
+	for _, tc := range []struct {
+		order      types.OrderBy
+		descending bool
+		first      string
+	}{
+		{types.OrderByLastEventTime, true, "2026/12/03/[$LATEST]aaa"},
+		{types.OrderByLastEventTime, false, "2026/12/03/[1]bbb"},
+		{types.OrderByLogStreamName, false, "2026/12/03/[$LATEST]aaa"},
+		{types.OrderByLogStreamName, true, "2026/12/03/[1]bbb"},
+	} {
+		streams, err := c.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: group, OrderBy: tc.order, Descending: aws.Bool(tc.descending)})
+		if err != nil || len(streams.LogStreams) != 2 || *streams.LogStreams[0].LogStreamName != tc.first || streams.LogStreams[0].LastEventTimestamp == nil {
+			t.Fatalf("DescribeLogStreams by %s, descending %v: %v %+v", tc.order, tc.descending, err, streams)
+		}
 	}
 
-	// Paging forward: the forward token repeats at the end.
+	// Paging forward: at the end, the forward token sent comes back.
 	var seen []string
-	in := &cloudwatchlogs.GetLogEventsInput{LogGroupName: group, LogStreamName: aws.String("2026/12/03/[$LATEST]aaa"), StartFromHead: aws.Bool(true), Limit: aws.Int32(3)}
-	for range 5 {
-		out, err := c.GetLogEvents(ctx, in)
+	var sent *string
+	pages := 0
+	for {
+		out, err := c.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: group, LogStreamName: aws.String("2026/12/03/[$LATEST]aaa"),
+			StartFromHead: aws.Bool(true), Limit: aws.Int32(3), NextToken: sent})
 		if err != nil {
 			t.Fatal(err)
 		}
+		pages++
 		for _, e := range out.Events {
 			seen = append(seen, *e.Message)
 		}
-		if in.NextToken != nil && *out.NextForwardToken == *in.NextToken {
+		if sent != nil && *out.NextForwardToken == *sent {
 			break
 		}
-		in.NextToken = out.NextForwardToken
+		if pages == 10 {
+			t.Fatalf("the forward token never came back: %d pages, %q", pages, seen)
+		}
+		sent = out.NextForwardToken
 	}
-	if len(seen) != 4 || seen[0] != "START RequestId: r1" {
-		t.Fatalf("GetLogEvents pages: %q", seen)
+	if pages != 3 || len(seen) != 4 || seen[0] != "START RequestId: r1" { // 3 events, 1, then none with the token sent
+		t.Fatalf("GetLogEvents in %d pages: %q", pages, seen)
 	}
 	tail, _ := c.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: group, LogStreamName: aws.String("2026/12/03/[$LATEST]aaa"), Limit: aws.Int32(1)})
 	if len(tail.Events) != 1 || *tail.Events[0].Message != "REPORT RequestId: r1 Duration: 1.00 ms" {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"sync"
@@ -23,7 +24,7 @@ var (
 // stsService answers GetCallerIdentity for a local user of the account.
 type stsService struct{ account string }
 
-func (s *stsService) serve(w http.ResponseWriter, _ *http.Request, action string) {
+func (s *stsService) serve(w http.ResponseWriter, action string) {
 	type result struct {
 		Arn     string
 		UserId  string
@@ -84,7 +85,7 @@ func (c *cfnService) put(st Stack) error {
 	return c.store.save(c.stacks)
 }
 
-func (c *cfnService) serve(w http.ResponseWriter, r *http.Request, action string) {
+func (c *cfnService) serve(w http.ResponseWriter, form url.Values, action string) {
 	type output struct {
 		OutputKey   string
 		OutputValue string
@@ -101,7 +102,7 @@ func (c *cfnService) serve(w http.ResponseWriter, r *http.Request, action string
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	name := r.PostForm.Get("StackName")
+	name := form.Get("StackName")
 	var names []string
 	if name != "" {
 		if _, ok := c.stacks[name]; !ok {

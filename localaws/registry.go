@@ -66,6 +66,7 @@ func (e *ecrService) registryHandler() http.Handler {
 			registryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required: log in as AWS with the password from GetAuthorizationToken")
 			return
 		case user != "AWS" || !e.validToken(password):
+			e.faults.count("registry:refused-token") // for tests: a 401 was served
 			registryError(w, http.StatusUnauthorized, "DENIED", "Your authorization token has expired. Reauthenticate and try again.")
 			return
 		}
@@ -124,6 +125,7 @@ func refID(ref string) imageID {
 
 func (e *ecrService) putManifest(w http.ResponseWriter, r *http.Request, name, ref string) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxManifest+1))
+	e.faults.record("registry", "PUT-manifest", body)
 	if err != nil || len(body) > maxManifest {
 		registryError(w, http.StatusBadRequest, "MANIFEST_INVALID", "the manifest is unreadable or larger than %d bytes", maxManifest)
 		return

@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +48,7 @@ type runtime struct {
 	pools     map[string][]*container // idle containers by function revision
 	all       map[*container]bool
 	started   []string // every container's id, for tests to check that none is left
+	peak      int      // the most containers alive at once, for tests to see concurrency
 	unpacking map[string]*sync.Mutex
 	closed    bool
 	stop      chan struct{}
@@ -57,13 +60,40 @@ func newRuntime(opts Options, e *ecrService, logs *logsService) (*runtime, error
 	if r.idle == 0 {
 		r.idle = 5 * time.Minute
 	}
-	// Containers of a previous run died with it; their bundles go too.
-	os.RemoveAll(filepath.Join(r.dir, "bundles"))
+	r.cleanup()
 	if err := os.MkdirAll(filepath.Join(r.dir, "bundles"), 0o700); err != nil {
 		return nil, err
 	}
 	go r.reap()
 	return r, nil
+}
+
+// cleanup kills and deletes the containers a previous run left behind (it
+// was killed or crashed), with their cgroups and bundles.
+func (r *runtime) cleanup() {
+	out, _ := r.runc("list", "-q").Output()
+	ids := strings.Fields(string(out))
+	bundles, _ := os.ReadDir(filepath.Join(r.dir, "bundles"))
+	for _, b := range bundles {
+		if !slices.Contains(ids, b.Name()) {
+			ids = append(ids, b.Name())
+		}
+	}
+	for _, id := range ids {
+		r.runc("kill", id, "KILL").Run()
+		r.runc("delete", "--force", id).Run()
+		removeCgroups(id)
+	}
+	os.RemoveAll(filepath.Join(r.dir, "bundles"))
+}
+
+// removeCgroups removes a container's cgroups (unified, or one per v1
+// controller) that runc could not: it had lost the container's state.
+func removeCgroups(id string) {
+	groups, _ := filepath.Glob("/sys/fs/cgroup/*/localaws/" + id)
+	for _, g := range append(groups, "/sys/fs/cgroup/localaws/"+id) {
+		os.Remove(g) // a cgroup directory goes with rmdir once its processes are gone
+	}
 }
 
 // invocation is one call to a function, handed to a container.
@@ -346,9 +376,10 @@ func (r *runtime) start(fn funcConfig, key string) (*container, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := "lc-" + strings.ReplaceAll(requestID(), "-", "")[:20]
+	hex := strings.ReplaceAll(requestID(), "-", "") // 32 hex digits, as Lambda's stream names end with
+	id := "lc-" + hex
 	c := &container{id: id, key: key, fn: fn, rt: r, next: make(chan *invocation, 1), exited: make(chan struct{}), cold: true,
-		stream: fmt.Sprintf("%s/[%s]%s", time.Now().UTC().Format("2006/01/02"), fn.Version, id[3:])}
+		stream: fmt.Sprintf("%s/[%s]%s", time.Now().UTC().Format("2006/01/02"), fn.Version, hex)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -372,15 +403,34 @@ func (r *runtime) start(fn funcConfig, key string) (*container, error) {
 		return nil, err
 	}
 	c.cmd = r.runc("run", "--bundle", bundle, id)
+	// Should localaws die, runc gets SIGTERM, forwards it to the container
+	// and cleans up once it ends (it does when its Runtime API goes away);
+	// whatever is left, the next start removes (cleanup).
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		c.api.Close()
 		return nil, err
 	}
 	c.cmd.Stdout, c.cmd.Stderr = pw, pw // one stream, as Lambda logs them
+	c.out = newOutput(pr, pw)
 	c.started = time.Now()
-	err = c.cmd.Start()
-	if err != nil {
+	started := make(chan error)
+	go func() {
+		// The parent-death signal comes when the thread that started the
+		// child ends: this goroutine keeps its thread until the child has.
+		goruntime.LockOSThread()
+		defer goruntime.UnlockOSThread()
+		if err := c.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		c.exitErr = c.cmd.Wait()
+		c.out.closeWriter()
+		close(c.exited)
+	}()
+	if err := <-started; err != nil {
 		pr.Close()
 		pw.Close()
 		c.api.Close()
@@ -389,15 +439,10 @@ func (r *runtime) start(fn funcConfig, key string) (*container, error) {
 	}
 	r.mu.Lock()
 	r.all[c] = true
+	r.peak = max(r.peak, len(r.all))
 	r.started = append(r.started, c.id)
 	r.mu.Unlock()
-	c.out = newOutput(pr, pw)
 	go c.out.run(c.log)
-	go func() {
-		c.exitErr = c.cmd.Wait()
-		c.out.closeWriter()
-		close(c.exited)
-	}()
 	return c, nil
 }
 

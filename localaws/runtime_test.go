@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,11 +89,20 @@ func invoke(t *testing.T, c *lambda.Client, name, payload string) (*lambda.Invok
 }
 
 const pythonApp = `
-import json, os, time
+import errno, json, os, time
 
 def handler(event, context):
     if event.get("fail"):
         raise ValueError("boom: " + event["fail"])
+    if event.get("write"):
+        try:
+            with open(event["write"], "w") as f:
+                f.write("x")
+            return {"wrote": event["write"]}
+        except OSError as e:
+            return {"errno": errno.errorcode[e.errno]}
+    for i in range(event.get("spam", 0)):
+        print("spam line %04d %s" % (i, "x" * 90))
     if event.get("sleep"):
         time.sleep(event["sleep"])
     if event.get("eat"):
@@ -149,6 +159,23 @@ func TestInvokeRunsAPythonHandlerWithLambdasLogs(t *testing.T) {
 		t.Errorf("%d containers for two sequential invocations", n)
 	}
 
+	// The function's root is read-only; /tmp is writable.
+	for payload, want := range map[string]string{
+		`{"write": "/var/task/x"}`: `{"errno": "EROFS"}`,
+		`{"write": "/x"}`:          `{"errno": "EROFS"}`,
+		`{"write": "/tmp/x"}`:      `{"wrote": "/tmp/x"}`,
+	} {
+		if out, _ := invoke(t, c, "py", payload); string(out.Payload) != want {
+			t.Errorf("%s: %s, want %s", payload, out.Payload, want)
+		}
+	}
+	// The tail is the log's last 4 KB, REPORT line last.
+	_, tail = invoke(t, c, "py", `{"spam": 100}`)
+	if lines := strings.Split(strings.TrimSuffix(tail, "\n"), "\n"); len(tail) > 4096 || len(tail) < 4000 || !strings.HasPrefix(lines[len(lines)-1], "REPORT RequestId: ") ||
+		strings.Contains(tail, "spam line 0000") || !strings.Contains(tail, "spam line 0099") {
+		t.Errorf("the tail of a 10 KB log: %d bytes:\n%s", len(tail), tail)
+	}
+
 	failed, tail := invoke(t, c, "py", `{"fail": "bad input"}`)
 	var fe struct{ ErrorType, ErrorMessage string }
 	json.Unmarshal(failed.Payload, &fe)
@@ -159,18 +186,31 @@ func TestInvokeRunsAPythonHandlerWithLambdasLogs(t *testing.T) {
 		t.Errorf("X-Amz-Executed-Version on a function error: %q", aws.ToString(failed.ExecutedVersion))
 	}
 
+	// A version runs in a container of its own, logging to a stream named for it.
+	if _, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("py")}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("py"), Qualifier: aws.String("1")}); err != nil || aws.ToString(out.ExecutedVersion) != "1" {
+		t.Fatalf("invoking version 1: %v", err)
+	}
 	logs := cloudwatchlogs.NewFromConfig(cfg(s))
 	streams, err := logs.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/lambda/py")})
-	if err != nil || len(streams.LogStreams) != 1 || !strings.Contains(*streams.LogStreams[0].LogStreamName, "/[$LATEST]") {
-		t.Fatalf("one log stream per container, named like Lambda's: %v %+v", err, streams)
+	if err != nil || len(streams.LogStreams) != 2 {
+		t.Fatalf("one log stream per container: %v %+v", err, streams)
+	}
+	today := time.Now().UTC().Format("2006/01/02")
+	for i, version := range []string{`\$LATEST`, "1"} { // "[$LATEST]" sorts first
+		if name := *streams.LogStreams[i].LogStreamName; !regexp.MustCompile(`^` + today + `/\[` + version + `\][0-9a-f]{32}$`).MatchString(name) {
+			t.Errorf("log stream %q is not named like Lambda's for version %s", name, version)
+		}
 	}
 	errs, _ := logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/aws/lambda/py"), FilterPattern: aws.String("ERROR")})
 	if len(errs.Events) != 1 {
 		t.Fatalf("the error line in CloudWatch Logs: %+v", errs.Events)
 	}
-	// Shutting down stops the warm container and leaves nothing behind.
-	if n := s.lambda.runtime.Running(); n != 1 {
-		t.Fatalf("%d containers before shutting down, want the warm one", n)
+	// Shutting down stops the warm containers and leaves nothing behind.
+	if n := s.lambda.runtime.Running(); n != 2 {
+		t.Fatalf("%d containers before shutting down, want the two warm ones", n)
 	}
 	s.Close()
 	requireNoLeaks(t, s)
@@ -323,6 +363,22 @@ func TestConcurrentInvocationsGetTheirOwnContainersAndIDs(t *testing.T) {
 		}
 		seen[id] = true
 	}
+	s.lambda.runtime.mu.Lock()
+	peak, started := s.lambda.runtime.peak, len(s.lambda.runtime.started)
+	s.lambda.runtime.mu.Unlock()
+	if peak < 2 {
+		t.Fatalf("ten concurrent invocations ran in at most %d container at once", peak)
+	}
+	// One log stream per container, each named like Lambda's.
+	streams, err := cloudwatchlogs.NewFromConfig(cfg(s)).DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("/aws/lambda/many")})
+	if err != nil || len(streams.LogStreams) != started {
+		t.Fatalf("%d containers started, log streams: %v %+v", started, err, streams)
+	}
+	for _, st := range streams.LogStreams {
+		if !regexp.MustCompile(`^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$`).MatchString(*st.LogStreamName) {
+			t.Errorf("log stream %q is not named like Lambda's", *st.LogStreamName)
+		}
+	}
 	// Idle containers stop by themselves, leaving no mount behind.
 	deadline := time.Now().Add(5 * time.Second)
 	for s.lambda.runtime.Running() != 0 && time.Now().Before(deadline) {
@@ -344,7 +400,8 @@ func goFunction(t *testing.T, s *Server, addr, name, goarch, lambdaArch string) 
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	os.WriteFile(dir+"/Dockerfile", []byte("FROM scratch\nCOPY bootstrap /bootstrap\nENTRYPOINT [\"/bootstrap\"]\n"), 0o644)
+	os.WriteFile(dir+"/Dockerfile", []byte("FROM scratch\nCOPY bootstrap /bootstrap\nENV IMAGE_STAGE=built\nWORKDIR /var/task\n"+
+		"ENTRYPOINT [\"/bootstrap\"]\nCMD [\"gofn.handler\"]\n"), 0o644)
 	ecr.NewFromConfig(cfg(s)).CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(name)})
 	basic := login(t, s).(*authn.Basic)
 	dockerConfig := t.TempDir()
@@ -384,10 +441,13 @@ func TestAWSLambdaGoRunsUnchanged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r struct{ Hello, RequestID, Function, InvokedArn, Memory, TraceID string }
+		var r struct{ Hello, RequestID, Function, InvokedArn, Memory, TraceID, Region, Version, Handler, Dir, ImageStage string }
 		json.Unmarshal(out.Payload, &r)
 		if out.FunctionError != nil || r.Hello != "gopher" || r.RequestID == "" || r.Function != "gofn" || r.Memory != "128" || *out.ExecutedVersion != "1" {
 			t.Fatalf("qualifier %s: %s %v", qualifier, out.Payload, out.FunctionError)
+		}
+		if r.Region != s.Region() || r.Version != "1" || r.Handler != "gofn.handler" || r.Dir != "/var/task" || r.ImageStage != "built" {
+			t.Fatalf("qualifier %s: the function's environment (region, version, handler, working directory, image ENV): %s", qualifier, out.Payload)
 		}
 		if want := "arn:aws:lambda:" + s.Region() + ":" + s.Account() + ":function:gofn:" + qualifier; r.InvokedArn != want || !strings.HasPrefix(r.TraceID, "Root=1-") {
 			t.Fatalf("qualifier %s: the function saw ARN %q (want %q) and trace id %q", qualifier, r.InvokedArn, want, r.TraceID)

@@ -51,7 +51,9 @@ func (c *Config) Configure(context.Context) error {
 	fallback(&c.Region, "AWS_REGION", "AWS_DEFAULT_REGION")
 	fallback(&c.Profile, "AWS_PROFILE")
 	fallback(&c.BuildkitHost, "BUILDKIT_HOST")
-	fallback(&c.BuildkitTLS, "BUILDKIT_TLS_DIR")
+	if c.BuildkitHost != nil && strings.HasPrefix(*c.BuildkitHost, "tcp://") {
+		fallback(&c.BuildkitTLS, "BUILDKIT_TLS_DIR") // as buildctl: TLS is for tcp:// only
+	}
 	if f := c.validate(); len(f) > 0 {
 		return fmt.Errorf("invalid provider configuration: %s: %s", f[0].Property, f[0].Reason)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/integration"
+	presource "github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/ecr"
@@ -44,8 +45,10 @@ type deployBench struct {
 	// failed says the last deployment failed with a partial state, which
 	// makes the engine update the resource next time, changed or not.
 	failed bool
-	opts   localaws.Options  // to restart localaws on its ports and state
-	bk     *testenv.BuildKit // to kill buildkitd and start it again
+	// timeout is the resource's custom timeout for Create and Update, in seconds; 0: none.
+	timeout float64
+	opts    localaws.Options  // to restart localaws on its ports and state
+	bk      *testenv.BuildKit // to kill buildkitd and start it again
 }
 
 func newDeployBench(t *testing.T) *deployBench {
@@ -58,7 +61,8 @@ func newDeployBench(t *testing.T) *deployBench {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := localaws.Options{Dir: t.TempDir(), UpdateDelay: 150 * time.Millisecond, AllowActions: allow, Log: log.New(io.Discard, "", 0)}
+	// Versions stay Pending a while after they are published, as Lambda's do, so every deployment waits for one.
+	opts := localaws.Options{Dir: t.TempDir(), UpdateDelay: 150 * time.Millisecond, PublishDelay: 300 * time.Millisecond, AllowActions: allow, Log: log.New(io.Discard, "", 0)}
 	s, err := localaws.Start(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +181,7 @@ func (b *deployBench) up(inputs property.Map) (property.Map, error) {
 // upWith deploys through the server given (one whose context a test cancels).
 func (b *deployBench) upWith(srv integration.Server, inputs property.Map) (property.Map, error) {
 	if b.state.Len() == 0 {
-		resp, err := srv.Create(p.CreateRequest{Urn: urn, Properties: inputs})
+		resp, err := srv.Create(p.CreateRequest{Urn: urn, Properties: inputs, Timeout: b.timeout})
 		b.record(inputs, resp.Properties, err)
 		return resp.Properties, err
 	}
@@ -188,7 +192,7 @@ func (b *deployBench) upWith(srv integration.Server, inputs property.Map) (prope
 	if !diff.HasChanges && !b.failed {
 		return b.state, nil
 	}
-	resp, err := srv.Update(p.UpdateRequest{Urn: urn, ID: "api", State: b.state, OldInputs: b.inputs, Inputs: inputs})
+	resp, err := srv.Update(p.UpdateRequest{Urn: urn, ID: "api", State: b.state, OldInputs: b.inputs, Inputs: inputs, Timeout: b.timeout})
 	b.record(inputs, resp.Properties, err)
 	return resp.Properties, err
 }
@@ -296,7 +300,21 @@ func diffCalls(before, after localaws.Calls, ops ...string) map[string]int {
 
 func TestDeployVerifyPromoteUpdateAndDelete(t *testing.T) {
 	b := newDeployBench(t)
-	st := b.mustUp(b.args(nil))
+	settings := func(m map[string]property.Value) {
+		m["functionSettings"] = property.New(map[string]property.Value{"role": property.New("arn:aws:iam::123456789012:role/api"),
+			"memoryMb": property.New(384.0), "timeoutSeconds": property.New(12.0), "architectures": property.New([]property.Value{property.New("x86_64")}),
+			"environment": property.New(map[string]property.Value{"STAGE": property.New("test")})})
+	}
+	st := b.mustUp(b.args(settings))
+	created, err := b.lambda.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String("api")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := created.Configuration; aws.ToInt32(c.MemorySize) != 384 || aws.ToInt32(c.Timeout) != 12 || c.Environment == nil || len(c.Environment.Variables) != 1 ||
+		c.Environment.Variables["STAGE"] != "test" || len(c.Architectures) != 1 || c.Architectures[0] != "x86_64" ||
+		aws.ToString(c.Role) != "arn:aws:iam::123456789012:role/api" || c.PackageType != "Image" {
+		t.Fatalf("the function was not created with functionSettings: %+v", c)
+	}
 	digest1, alias := b.function()
 	if st.Get("version").AsString() != "1" || alias != "1" || str(st, "imageDigest") != digest1 || !strings.HasPrefix(str(st, "imageUri"), b.aws.RegistryHost()+"/api@sha256:") ||
 		str(st, "managedFunction") != "true" || str(st, "managedAlias") != "true" || str(st, "verification", "status") != "200" || str(st, "imagePlatform") != "linux/amd64" {
@@ -312,7 +330,7 @@ func TestDeployVerifyPromoteUpdateAndDelete(t *testing.T) {
 
 	// Unchanged: no diff, so no build, push, update or publish.
 	before := b.calls()
-	if again := b.mustUp(b.args(nil)); !again.Equals(st) {
+	if again := b.mustUp(b.args(settings)); !again.Equals(st) {
 		t.Fatal("an unchanged source redeployed")
 	}
 	if d := diffCalls(before, b.calls(), "lambda:UpdateFunctionCode", "lambda:PublishVersion", "registry:PUT-manifest", "registry:PUT-blob"); len(d) > 0 {
@@ -321,7 +339,7 @@ func TestDeployVerifyPromoteUpdateAndDelete(t *testing.T) {
 
 	// One file changes: a new version, verified, and the alias moves.
 	b.write("app.py", app("v2", ""))
-	st = b.mustUp(b.args(nil))
+	st = b.mustUp(b.args(settings))
 	digest2, alias := b.function()
 	if digest2 == digest1 || alias != "2" || str(st, "version") != "2" || str(st, "previousVersion") != "1" ||
 		str(st, "previousImageUri") != b.aws.RegistryHost()+"/api@"+digest1 || st.Get("verification").AsMap().Get("initDurationMs").IsNumber() == false {
@@ -333,7 +351,7 @@ func TestDeployVerifyPromoteUpdateAndDelete(t *testing.T) {
 
 	// A third version: keepVersions 2 prunes version 1 and its image.
 	b.write("app.py", app("v3", ""))
-	st = b.mustUp(b.args(nil))
+	st = b.mustUp(b.args(settings))
 	versions, _ := b.lambda.ListVersionsByFunction(context.Background(), &lambda.ListVersionsByFunctionInput{FunctionName: aws.String("api")})
 	var numbers []string
 	for _, v := range versions.Versions {
@@ -343,21 +361,15 @@ func TestDeployVerifyPromoteUpdateAndDelete(t *testing.T) {
 	if strings.Join(numbers, ",") != "$LATEST,2,3" || images[digest1] != nil || images[digest2] == nil || images[str(st, "imageDigest")] == nil {
 		t.Fatalf("after the third deployment: versions %v, images %v", numbers, images)
 	}
+	if b.tagged(ecr.CacheTag) == "" {
+		t.Fatalf("prune deleted the build cache: %v", images)
+	}
 
-	// Delete: the function this resource created goes, and so do its images.
+	// Delete: the function this resource created goes, and so do its images; the build cache stays.
 	if err := b.srv.Delete(p.DeleteRequest{Urn: urn, ID: "api", Properties: b.state}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.lambda.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String("api")}); err == nil {
-		t.Fatal("the managed function survived Delete")
-	}
-	for d, tags := range b.images() {
-		for _, tag := range tags {
-			if strings.HasPrefix(tag, "src-") {
-				t.Errorf("image %s %v survived Delete", d, tags)
-			}
-		}
-	}
+	b.nothingLeft("Delete")
 }
 
 func TestFailedVerificationRollsBackAndNamesTheDistribution(t *testing.T) {
@@ -498,63 +510,99 @@ func TestFunctionFromStackOutputs(t *testing.T) {
 
 // TestConcurrentDeployments runs 10 deployments at once through one
 // provider, as the engine does for 10 resources in a stack: 10 functions,
-// two of them sharing a repository. Each must end serving its own code,
-// with its own token and build; `make test` runs it with the race detector.
+// two of them sharing a repository, in two rounds (creates, then updates
+// with keepVersions 1, so that every deployment prunes). Each must end
+// serving its own code, having minted exactly one registry token of its own
+// and opened one BuildKit session per build, and no deployment's prune may
+// delete another's images in the shared repository; `make test` runs it
+// with the race detector.
 func TestConcurrentDeployments(t *testing.T) {
 	b := newDeployBench(t)
 	const n = 10
-	type result struct {
-		name string
-		st   property.Map
-		err  error
+	type deployment struct {
+		name, dir string
+		in, st    property.Map
 	}
-	results := make(chan result, n)
-	before, sessions := b.calls(), b.bk.Sessions()
+	deployments := make([]*deployment, n)
 	for i := range n {
-		name := fmt.Sprintf("fn%d", i)
-		repo := name
-		if i < 2 {
-			repo = "shared" // fn0 and fn1 share one repository
+		d := &deployment{name: fmt.Sprintf("fn%d", i), dir: t.TempDir()}
+		os.WriteFile(filepath.Join(d.dir, "Dockerfile"), []byte("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY app.py ${LAMBDA_TASK_ROOT}/\nCMD [\"app.handler\"]\n"), 0o644)
+		deployments[i] = d
+	}
+	for round, marker := range []string{"r1", "r2"} {
+		before, sessions := b.calls(), b.bk.Sessions()
+		errs := make(chan error, n)
+		for i, d := range deployments {
+			os.WriteFile(filepath.Join(d.dir, "app.py"), []byte(app(d.name+"-"+marker, "")), 0o644)
+			repo := d.name
+			if i < 2 {
+				repo = "shared" // fn0 and fn1 share one repository
+			}
+			in := b.args(func(m map[string]property.Value) {
+				m["function"], m["repository"], m["context"] = property.New(d.name), property.New(repo), property.New(d.dir)
+				m["keepVersions"] = property.New(1.0)
+			})
+			du := presource.URN(strings.Replace(string(urn), "::api", "::"+d.name, 1))
+			go func() {
+				var err error
+				if d.st.Len() == 0 {
+					var resp p.CreateResponse
+					resp, err = b.srv.Create(p.CreateRequest{Urn: du, Properties: in})
+					d.st = resp.Properties
+				} else {
+					var resp p.UpdateResponse
+					resp, err = b.srv.Update(p.UpdateRequest{Urn: du, ID: d.name, State: d.st, OldInputs: d.in, Inputs: in})
+					d.st = resp.Properties
+				}
+				d.in = in
+				if err != nil {
+					err = fmt.Errorf("%s, round %d: %w", d.name, round+1, err)
+				}
+				errs <- err
+			}()
 		}
-		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY app.py ${LAMBDA_TASK_ROOT}/\nCMD [\"app.handler\"]\n"), 0o644)
-		os.WriteFile(filepath.Join(dir, "app.py"), []byte(app(name, "")), 0o644)
-		in := b.args(func(m map[string]property.Value) {
-			m["function"], m["repository"], m["context"] = property.New(name), property.New(repo), property.New(dir)
-		})
-		go func() {
-			resp, err := b.srv.Create(p.CreateRequest{Urn: urn, Properties: in})
-			results <- result{name, resp.Properties, err}
-		}()
-	}
-	for range n {
-		r := <-results
-		if r.err != nil {
-			t.Errorf("%s: %v", r.name, r.err)
-			continue
-		}
-		out, err := b.lambda.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(r.name), Qualifier: aws.String("live"),
-			Payload: []byte(`{"rawPath": "/"}`)})
-		if err != nil || !strings.Contains(string(out.Payload), `\"version\": \"`+r.name+`\"`) {
-			t.Errorf("%s serves %s (%v)", r.name, out.Payload, err)
-		}
-	}
-	if got := b.calls().Calls["ecr:GetAuthorizationToken"] - before.Calls["ecr:GetAuthorizationToken"]; got < n {
-		t.Errorf("%d deployments minted %d registry tokens; each mints its own", n, got)
-	}
-	if got := b.bk.Sessions() - sessions; got != n {
-		t.Errorf("%d builds opened %d BuildKit sessions; want one session per build", n, got)
-	}
-	out, err := b.ecr.DescribeImages(context.Background(), &awsecr.DescribeImagesInput{RepositoryName: aws.String("shared")})
-	refs := 0
-	for _, d := range out.ImageDetails {
-		for _, tag := range d.ImageTags {
-			if strings.HasPrefix(tag, ecr.RefTagPrefix) {
-				refs++
+		for range n {
+			if err := <-errs; err != nil {
+				t.Error(err)
 			}
 		}
-	}
-	if err != nil || refs != 2 {
-		t.Errorf("the shared repository holds %d reference tags, want one per function: %v", refs, err)
+		if t.Failed() {
+			t.FailNow()
+		}
+		for _, d := range deployments {
+			out, err := b.lambda.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(d.name), Qualifier: aws.String("live"),
+				Payload: []byte(`{"rawPath": "/"}`)})
+			if err != nil || out.FunctionError != nil || !strings.Contains(string(out.Payload), `\"version\": \"`+d.name+"-"+marker+`\"`) {
+				t.Errorf("round %d: %s serves %s (%v)", round+1, d.name, out.Payload, err)
+			}
+		}
+		if got := b.calls().Calls["ecr:GetAuthorizationToken"] - before.Calls["ecr:GetAuthorizationToken"]; got != n {
+			t.Errorf("round %d: %d deployments minted %d registry tokens; each mints exactly one of its own", round+1, n, got)
+		}
+		if got := b.bk.Sessions() - sessions; got != n {
+			t.Errorf("round %d: %d builds opened %d BuildKit sessions; want one session per build", round+1, n, got)
+		}
+		// The shared repository holds exactly the image each of fn0 and fn1 runs, each with one reference tag.
+		out, err := b.ecr.DescribeImages(context.Background(), &awsecr.DescribeImagesInput{RepositoryName: aws.String("shared")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs, images := 0, map[string]bool{}
+		for _, im := range out.ImageDetails {
+			for _, tag := range im.ImageTags {
+				if strings.HasPrefix(tag, ecr.RefTagPrefix) {
+					refs++
+					images[aws.ToString(im.ImageDigest)] = true
+				}
+			}
+		}
+		for _, d := range deployments[:2] {
+			if !images[str(d.st, "imageDigest")] {
+				t.Errorf("round %d: the shared repository lost %s's image %s (it holds %v)", round+1, d.name, str(d.st, "imageDigest"), images)
+			}
+		}
+		if refs != 2 || len(images) != 2 {
+			t.Errorf("round %d: the shared repository holds %d reference tags on %d images, want one per function: %v", round+1, refs, len(images), images)
+		}
 	}
 }

@@ -3,6 +3,10 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,13 +78,50 @@ func FuzzCheck(f *testing.F) {
 			m[k] = value(v)
 		}
 		resp, err := srv.Check(p.CheckRequest{Urn: urn, Inputs: property.NewMap(m)})
-		if err != nil {
-			return // a decoding error the engine reports as such
+		given := slices.Collect(maps.Keys(in)) // an input the program gave, even one the resource does not have
+		for i, k := range given {
+			if k == "" {
+				given[i] = `""`
+			}
+		}
+		if err != nil && !namesProperty(err.Error(), given) {
+			t.Fatalf("Check failed with an error that names no property: %v for %s", err, data)
 		}
 		for _, failure := range resp.Failures {
-			if failure.Property == "" || failure.Reason == "" {
+			if failure.Reason == "" || !namesProperty(failure.Property, given) {
 				t.Fatalf("a failure that names no property: %+v for %s", failure, data)
 			}
 		}
+	})
+}
+
+// inputNames are the names of the resource's inputs, nested ones included.
+var inputNames = func() []string {
+	var names []string
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for i := range t.NumField() {
+			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("pulumi"), ","); name != "" {
+				names = append(names, name)
+			}
+			walk(t.Field(i).Type)
+		}
+	}
+	walk(reflect.TypeOf(Args{}))
+	return names
+}()
+
+// namesProperty says whether s names an input, of the resource's or of
+// given: a property path such as verify.http.path or buildArgs[a], or a
+// message quoting one.
+func namesProperty(s string, given []string) bool {
+	return slices.ContainsFunc(append(slices.Clone(inputNames), given...), func(name string) bool {
+		return regexp.MustCompile(`(^|[^A-Za-z0-9])` + regexp.QuoteMeta(name) + `($|[^A-Za-z0-9])`).MatchString(s)
 	})
 }

@@ -41,7 +41,8 @@ type run struct {
 	rolled   bool // the function was asked to run the new image
 	findings []analyze.Finding
 	started  time.Time
-	timings  []string // "step 0.4 s", for the summary line
+	timeout  time.Duration // the resource's custom timeout; 0: none
+	timings  []string      // "step 0.4 s", for the summary line
 }
 
 // took records how long a step took: defer r.took("roll", time.Now()).
@@ -58,6 +59,9 @@ func start(ctx context.Context, cfg *Config, args Args, prev *State) (*run, erro
 	}
 	r := &run{ctx: ctx, log: p.GetLogger(ctx), cfg: cfg, args: args, prev: prev, aws: clients, registry: ecr.New(clients.ecr), started: time.Now()}
 	r.lambda = &rollout.Client{API: clients.lambda, Progress: r.log.InfoStatus}
+	if deadline, ok := ctx.Deadline(); ok {
+		r.timeout = time.Until(deadline).Round(time.Second)
+	}
 	if prev != nil {
 		r.st = *prev
 		r.st.LastFailure = nil
@@ -175,13 +179,14 @@ func (r *run) roll(img published) (string, error) {
 		r.log.InfoStatus("roll: creating function " + r.fn.Name)
 		fn, err := r.lambda.Create(r.ctx, r.fn.Name, img.Image.Ref, rollout.Settings{Role: s.Role, MemoryMB: int32(deref(s.MemoryMb)),
 			TimeoutSeconds: int32(deref(s.TimeoutSeconds)), Environment: s.Environment, Architecture: settingsArch(s)})
+		if fn.Arn != "" { // created, even if it never became Active: this resource owns it, and Delete deletes it
+			r.fn, r.st.FunctionArn, r.st.ManagedFunction = fn, fn.Arn, true
+			if rerr := r.registry.Reference(r.ctx, img.Repository, r.fn.Arn, img.Image.Digest); rerr != nil && err == nil {
+				return "", inStep("push", rerr)
+			}
+		}
 		if err != nil {
 			return "", r.explain(err)
-		}
-		r.fn = fn
-		r.st.ManagedFunction = true
-		if err := r.registry.Reference(r.ctx, img.Repository, r.fn.Arn, img.Image.Digest); err != nil {
-			return "", inStep("push", err)
 		}
 	} else if r.fn.Digest() != img.Image.Digest {
 		r.log.InfoStatus("roll: pointing " + r.fn.Name + " at " + img.Image.Ref)
@@ -338,11 +343,26 @@ func (r *run) restore(version string) string {
 	if r.args.Rollback != nil && !*r.args.Rollback {
 		return fmt.Sprintf("\nrollback is off: $LATEST keeps running %s", r.img.Image.Ref)
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 5*time.Minute)
+	defer cancel()
+	said := r.pointBack(ctx)
+	if version != "" {
+		if err := r.lambda.DeleteVersions(ctx, r.fn, []rollout.Version{{Number: atoi(version)}}); err != nil {
+			r.log.Warningf("could not delete the failed version %s: %v", version, err)
+		} else {
+			said += fmt.Sprintf("; the failed version %s was deleted", version)
+		}
+	}
+	return said
+}
+
+// pointBack points $LATEST back at the image it ran before this deployment,
+// when it runs this deployment's image, and says what it did. A change
+// someone else made meanwhile is left as it is.
+func (r *run) pointBack(ctx context.Context) string {
 	if r.before.ResolvedImageURI == "" {
 		return "\nnothing to roll back to: the function had no image before this deployment"
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 5*time.Minute)
-	defer cancel()
 	var said string
 	now, err := r.lambda.Find(ctx, r.fn.Name) // after the update in progress, if any, settled
 	switch {
@@ -351,6 +371,9 @@ func (r *run) restore(version string) string {
 	case now.Digest() == r.before.Digest():
 		r.fn = now
 		said = fmt.Sprintf("\n$LATEST still runs %s", r.before.ResolvedImageURI)
+	case now.Digest() != r.img.Image.Digest:
+		r.fn = now
+		said = fmt.Sprintf("\n$LATEST runs %s, put there by another change meanwhile; this deployment left it as it is", now.ResolvedImageURI)
 	default:
 		r.log.InfoStatus("roll back: pointing " + r.fn.Name + " back at " + r.before.ResolvedImageURI)
 		if now, err = r.lambda.Point(ctx, now, r.before.ResolvedImageURI); err != nil {
@@ -358,11 +381,6 @@ func (r *run) restore(version string) string {
 		} else {
 			r.fn = now
 			said = fmt.Sprintf("\nrolled back: $LATEST runs %s again", r.before.ResolvedImageURI)
-		}
-	}
-	if version != "" {
-		if err := r.lambda.DeleteVersions(ctx, r.fn, []rollout.Version{{Number: atoi(version)}}); err != nil {
-			r.log.Warningf("could not delete the failed version %s: %v", version, err)
 		}
 	}
 	return said
@@ -453,7 +471,15 @@ func (r *run) fail(step string, err error) (State, error) {
 // to do after a cancellation.
 func (r *run) explainFailure(err error) string {
 	msg := err.Error()
-	if r.ctx.Err() != nil { // Pulumi cancelled the update, or its timeout passed
+	if errors.Is(r.ctx.Err(), context.DeadlineExceeded) { // the resource's custom timeout passed
+		last := err
+		if retried := r.aws.retried.get(); retried != nil && errors.Is(err, context.DeadlineExceeded) {
+			last = retried // what the call was still retrying when the deadline came
+		}
+		msg = fmt.Sprintf("timed out: the resource's custom timeout (%s) passed, the last error being: %s; the alias was not moved. "+
+			"Fix: raise customTimeouts, or wait until what held the deployment up (throttling, another update of the function) is over, then run pulumi up again",
+			r.timeout, firstLine(last.Error()))
+	} else if r.ctx.Err() != nil { // Pulumi cancelled the update
 		msg = fmt.Sprintf("cancelled (%v); the alias was not moved. Fix: run pulumi up again to finish the deployment", r.ctx.Err())
 	} else if !strings.Contains(msg, "Fix:") && !strings.Contains(msg, "fix:") {
 		if d, ok := diagnose.Explain(msg, diagnose.Facts{Architecture: r.fn.Architecture}); ok {

@@ -241,6 +241,16 @@ func TestConfigureAppliesEnvironmentFallbacks(t *testing.T) {
 	if *c.Region != "eu-central-1" || *c.Profile != "ci" || *c.BuildkitHost != "tcp://127.0.0.1:1234" {
 		t.Fatalf("fallbacks not applied: %+v", c)
 	}
+	t.Setenv("BUILDKIT_TLS_DIR", "/etc/buildkit/certs")
+	if err := c.Configure(context.Background()); err != nil || *c.BuildkitTLS != "/etc/buildkit/certs" {
+		t.Fatalf("BUILDKIT_TLS_DIR not applied to a tcp:// host: %v %+v", err, c)
+	}
+	// A TLS directory in the environment says nothing about a unix socket.
+	t.Setenv("BUILDKIT_HOST", "unix:///run/buildkit/buildkitd.sock")
+	c = &Config{}
+	if err := c.Configure(context.Background()); err != nil || c.BuildkitTLS != nil {
+		t.Fatalf("BUILDKIT_TLS_DIR applied to a unix socket: %v %+v", err, c)
+	}
 	region := "us-west-2"
 	c = &Config{Region: &region}
 	if err := c.Configure(context.Background()); err != nil || *c.Region != "us-west-2" {
@@ -498,18 +508,26 @@ func TestCheckHostilePaths(t *testing.T) {
 	}
 }
 
-// Errors shown from Read and Delete carry no credential, even when an
-// endpoint (a proxy, say) quotes one back: not a password in a URL, not the
-// AWS secret key.
+// Errors shown from Create, Update, Read and Delete carry no credential,
+// even when an endpoint (a proxy, say) quotes one back: not a password in a
+// URL, not the secret key or the session token of the credentials the
+// provider resolved (here from a shared credentials file, so that the
+// environment holds none of them).
 func TestErrorsAreScrubbedOfCredentials(t *testing.T) {
-	const secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
-	t.Setenv("AWS_REGION", "us-east-1")
+	const secret, session = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY", "FwoGZXIvYXdzEXAMPLESESSIONTOKEN0123456789"
+	creds := filepath.Join(t.TempDir(), "credentials")
+	if err := os.WriteFile(creds, []byte("[deployer]\naws_access_key_id = AKIAEXAMPLEEXAMPLE\naws_secret_access_key = "+secret+
+		"\naws_session_token = "+session+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"AWS_SHARED_CREDENTIALS_FILE": creds, "AWS_CONFIG_FILE": "/dev/null", "AWS_PROFILE": "deployer",
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": ""} {
+		t.Setenv(k, v)
+	}
 	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Amzn-ErrorType", "AccessDeniedException")
 		w.WriteHeader(http.StatusForbidden)
-		fmt.Fprintf(w, `{"message": "denied: key %s, upstream http://deployer:hunter2-proxy-password@10.0.0.1:3128"}`, secret)
+		fmt.Fprintf(w, `{"message": "denied: key %s, token %s, upstream http://deployer:hunter2-proxy-password@10.0.0.1:3128"}`, secret, session)
 	}))
 	defer echo.Close()
 	s := server(t)
@@ -517,14 +535,18 @@ func TestErrorsAreScrubbedOfCredentials(t *testing.T) {
 		"endpoints": property.New(map[string]property.Value{"all": property.New(echo.URL)})})}); err != nil {
 		t.Fatal(err)
 	}
-	st := deployed(property.NewMap(valid()))
-	_, readErr := s.Read(p.ReadRequest{Urn: urn, ID: "api", Properties: st, Inputs: property.NewMap(valid())})
+	in := check(t, func(map[string]property.Value) {}).Inputs
+	st := deployed(in)
+	_, createErr := s.Create(p.CreateRequest{Urn: urn, Properties: in})
+	_, updateErr := s.Update(p.UpdateRequest{Urn: urn, ID: "api", State: st, OldInputs: in, Inputs: in.Set("sourceHash", property.New("blake3:changed"))})
+	_, readErr := s.Read(p.ReadRequest{Urn: urn, ID: "api", Properties: st, Inputs: in})
 	deleteErr := s.Delete(p.DeleteRequest{Urn: urn, ID: "api", Properties: st})
-	for name, err := range map[string]error{"Read": readErr, "Delete": deleteErr} {
+	for name, err := range map[string]error{"Create": createErr, "Update": updateErr, "Read": readErr, "Delete": deleteErr} {
 		if err == nil {
 			t.Fatalf("%s against a denying endpoint succeeded", name)
 		}
-		if msg := err.Error(); strings.Contains(msg, "hunter2-proxy-password") || strings.Contains(msg, secret) || !strings.Contains(msg, "key ****, upstream http://****@10.0.0.1") {
+		if msg := err.Error(); strings.Contains(msg, "hunter2-proxy-password") || strings.Contains(msg, secret) || strings.Contains(msg, session) ||
+			!strings.Contains(msg, "key ****, token ****, upstream http://****@10.0.0.1") {
 			t.Errorf("%s's error shows a credential: %s", name, msg)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -94,15 +95,28 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 	if digest, tags, err := registry.FindTag(ctx, repo, out.Tag); err != nil {
 		return published{}, err
 	} else if digest != "" {
-		log.Infof("source unchanged: %s:%s is already in ECR (%s); skipping the build", repo.URI, out.Tag, digest)
-		prove.UnpackedSize = ecr.RecordedSize(digest, tags)
-		if out.Image, err = ecr.Prove(ctx, repo.URI+"@"+digest, creds, prove); err != nil {
+		found := prove
+		found.UnpackedSize = ecr.RecordedSize(digest, tags)
+		out.Image, err = ecr.Prove(ctx, repo.URI+"@"+digest, creds, found)
+		var refusal *ecr.Incompatible
+		switch {
+		case errors.As(err, &refusal):
+			// Left by an older provider or pushed by hand: its immutable
+			// content tag would block every rebuild, so it goes.
+			log.Warningf("%s:%s is already in ECR (%s), but Lambda would refuse it: %s; deleting it and building again",
+				repo.URI, out.Tag, digest, refusal.Cause)
+			if err := dropRefused(ctx, registry, repo, digest, tags, out.Tag); err != nil {
+				return published{}, err
+			}
+		case err != nil:
 			return published{}, inStep("prove", err)
+		default:
+			log.Infof("source unchanged: %s:%s is already in ECR (%s); skipping the build", repo.URI, out.Tag, digest)
+			if found.UnpackedSize == 0 {
+				recordSize(ctx, registry, repo, out.Image)
+			}
+			return out, checkImageTags(ctx, registry, repo, args.ImageTags, digest)
 		}
-		if prove.UnpackedSize == 0 {
-			recordSize(ctx, registry, repo, out.Image)
-		}
-		return out, checkImageTags(ctx, registry, repo, args.ImageTags, digest)
 	}
 
 	b, err := build.Connect(ctx, build.Host{Address: deref(cfg.BuildkitHost), TLSDir: deref(cfg.BuildkitTLS)})
@@ -195,6 +209,22 @@ func publish(ctx context.Context, cfg *Config, registry *ecr.Client, args Args, 
 	log.Infof("built %s in %.1fs: %d of %d steps cached; pushed %s of the %s image%s",
 		out.Image.Ref, res.Duration.Seconds(), res.Cached, res.Steps, humanBytes(uploaded[0]), humanBytes(out.Image.Size), cache)
 	return out, nil
+}
+
+// dropRefused deletes an image Lambda refuses that sits under the content
+// tag, so that the tag can name a new build. An image a function still
+// references (its image of record) only loses the content tag.
+func dropRefused(ctx context.Context, registry *ecr.Client, repo ecr.Repository, digest string, tags []string, contentTag string) error {
+	var err error
+	if slices.ContainsFunc(tags, func(t string) bool { return strings.HasPrefix(t, ecr.RefTagPrefix) }) {
+		err = registry.Untag(ctx, repo, contentTag)
+	} else {
+		err = registry.Delete(ctx, repo, digest)
+	}
+	if err != nil {
+		return fmt.Errorf("removing the refused image %s@%s from under its content tag %s: %w", repo.URI, digest, contentTag, err)
+	}
+	return nil
 }
 
 // baseline is the image the function runs, when it is in the same

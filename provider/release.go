@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	p "github.com/pulumi/pulumi-go-provider"
@@ -66,10 +68,12 @@ func refresh(ctx context.Context, cfg *Config, st State, inputs Args) (State, Ar
 // release undoes what a deployment owns: with a function it created, the
 // function; else the alias it created. Then it deletes the images that no
 // function references any more, keeping every image the function's
-// $LATEST and versions still use.
+// $LATEST and versions still use, and the images the deployment pushed but
+// never got to reference (a first deployment that failed before or at
+// creating the function), unless another function references them.
 func release(ctx context.Context, cfg *Config, st State) error {
-	if st.FunctionArn == "" {
-		return nil
+	if st.ImageDigest == "" && st.FunctionArn == "" && (st.LastFailure == nil || st.LastFailure.ImageURI == nil) {
+		return nil // nothing was pushed or created
 	}
 	clients, err := cfg.clients(ctx)
 	if err != nil {
@@ -78,7 +82,10 @@ func release(ctx context.Context, cfg *Config, st State) error {
 	lambda := &rollout.Client{API: clients.lambda, Progress: p.GetLogger(ctx).InfoStatus}
 	registry := ecr.New(clients.ecr)
 	inUse := map[string]bool{}
-	fn, err := lambda.Find(ctx, st.FunctionArn)
+	fn, err := rollout.Function{}, rollout.NotFound // no function: the deployment failed before creating it
+	if st.FunctionArn != "" {
+		fn, err = lambda.Find(ctx, st.FunctionArn)
+	}
 	switch {
 	case errors.Is(err, rollout.NotFound):
 	case err != nil:
@@ -111,8 +118,42 @@ func release(ctx context.Context, cfg *Config, st State) error {
 		return err
 	}
 	deleted, err := registry.Release(ctx, repo, images, st.FunctionArn, inUse)
+	if err == nil {
+		var gone []string
+		gone, err = deleteUnreferenced(ctx, registry, repo, images, pushed(st, repo), inUse)
+		deleted = append(deleted, gone...)
+	}
 	if len(deleted) > 0 {
 		p.GetLogger(ctx).Infof("deleted %d image(s) of %s that nothing references any more", len(deleted), repo.URI)
 	}
 	return err
+}
+
+// pushed are the digests of the images a deployment's state names in repo:
+// the deployed one and the failed attempt's.
+func pushed(st State, repo ecr.Repository) []string {
+	var out []string
+	for _, ref := range []string{st.ImageURI, deref(deref(st.LastFailure).ImageURI)} {
+		if at, digest, ok := strings.Cut(ref, "@"); ok && at == repo.URI {
+			out = append(out, digest)
+		}
+	}
+	return out
+}
+
+// deleteUnreferenced deletes the images among digests that are not in use
+// and that no function's reference tag holds: pushed, but never deployed.
+func deleteUnreferenced(ctx context.Context, registry *ecr.Client, repo ecr.Repository, images []ecr.Listed, digests []string, inUse map[string]bool) ([]string, error) {
+	var deleted []string
+	for _, im := range images {
+		if !slices.Contains(digests, im.Digest) || inUse[im.Digest] || slices.Contains(deleted, im.Digest) ||
+			slices.ContainsFunc(im.Tags, func(t string) bool { return strings.HasPrefix(t, ecr.RefTagPrefix) }) {
+			continue
+		}
+		if err := registry.Delete(ctx, repo, im.Digest); err != nil {
+			return deleted, err
+		}
+		deleted = append(deleted, im.Digest)
+	}
+	return deleted, nil
 }

@@ -111,7 +111,7 @@ func (v *Verify) Annotate(an infer.Annotator) {
 	an.Describe(&v.URL, "An HTTPS URL to GET after the invocation passed, such as a function URL or an API endpoint; it must answer with `expectStatus` (or any 2xx).")
 	an.Describe(&v.TimeoutSeconds, "How long the verification may take in all, in seconds (1 to 900). Defaults to 60.")
 	an.Describe(&v.LogWindowSeconds, "How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.")
-	an.Describe(&v.FailOnLogErrors, "Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.")
+	an.Describe(&v.FailOnLogErrors, "Fail the verification when the scanned logs hold errors (`[ERROR]` and other `ERROR` lines such as `ERROR:root:…`, tracebacks, `Task timed out`, `Runtime.` errors), even if the response passed. Defaults to true.")
 
 	an.SetDefault(&v.TimeoutSeconds, 60)
 	an.SetDefault(&v.LogWindowSeconds, 10)

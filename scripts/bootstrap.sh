@@ -39,6 +39,17 @@ if [ "${1:-}" = --python-base ]; then echo "$PY_BASE_DIR"; exit 0; fi
 mkdir -p "$TOOLS"
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
+# A build that died (killed, or its machine rebooted) leaves DIR.tmp.PID (and
+# DIR.tmp.PID.debootstrap.log) behind; remove those whose PID is gone.
+for stale in "$TOOLS"/*.tmp.*; do
+  [ -e "$stale" ] || continue
+  pid=${stale##*.tmp.}; pid=${pid%%.*}
+  if [[ $pid =~ ^[0-9]+$ ]] && [ ! -d "/proc/$pid" ]; then
+    log "removing $stale, left by a build that died"
+    rm -rf "$stale"
+  fi
+done
+
 # apt packages: one `apt-get update` only when something is missing.
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -140,6 +151,8 @@ ln -f "$YAML_DIR/pulumi-language-yaml" "$PULUMI_DIR/" 2>/dev/null ||
   cp -f "$YAML_DIR/pulumi-language-yaml" "$PULUMI_DIR/"
 
 echo "runc                  $(command -v runc)"
+echo "aws (Debian's awscli) $(dpkg -L awscli | grep -m1 '/bin/aws$') (PATH may hold another aws)"
+echo "b3sum                 $(command -v b3sum)"
 echo "pulumi                $PULUMI_DIR/pulumi"
 echo "pulumi-language-yaml  $PULUMI_DIR/pulumi-language-yaml"
 echo "buildkitd, buildctl   $BUILDKIT_DIR/"

@@ -16,7 +16,7 @@ scripts/bootstrap.sh >/dev/null
 export PATH="$(scripts/bootstrap.sh --path):$PATH"
 base_layout="$(scripts/bootstrap.sh --python-base)/layout"
 
-work=$(mktemp -d /tmp/lambdacontainer-demo.XXXXXX)
+work=$(mktemp -d -t lambdacontainer-demo.XXXXXX) # in TMPDIR, /tmp by default
 pids=()
 cleanup() {
   trap - EXIT INT TERM
@@ -28,6 +28,7 @@ trap cleanup EXIT
 trap 'echo; echo "demo: interrupted; stopping what it started"; exit 130' INT TERM
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+echo "demo: working in $work (pid $$)"
 say "building the provider and the lambdacontainer CLI"
 go build -o "$work/bin/" ./cmd/pulumi-resource-lambdacontainer ./cmd/lambdacontainer
 
@@ -38,6 +39,7 @@ pids+=($!)
 for _ in $(seq 100); do grep -q '^export AWS_ENDPOINT_URL' "$work/localaws.out" 2>/dev/null && break; sleep 0.1; done
 grep -q '^export AWS_ENDPOINT_URL' "$work/localaws.out" || { cat "$work/localaws.log" >&2; echo "demo: localaws did not start" >&2; exit 1; }
 cat "$work/localaws.out"
+echo "localaws pid ${pids[0]}"
 eval "$(grep '^export AWS_ENDPOINT_URL' "$work/localaws.out")"
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 base=$(sed -n 's/^imported .* as //p' "$work/localaws.out")
@@ -53,7 +55,7 @@ buildkitd --root "$work/buildkit" --addr "$BUILDKIT_HOST" >"$work/buildkitd.log"
 pids+=($!)
 for _ in $(seq 100); do buildctl debug workers >/dev/null 2>&1 && break; sleep 0.1; done
 buildctl debug workers >/dev/null || { cat "$work/buildkitd.log" >&2; echo "demo: buildkitd did not start" >&2; exit 1; }
-echo "buildkitd at $BUILDKIT_HOST"
+echo "buildkitd at $BUILDKIT_HOST, pid ${pids[1]}"
 
 mkdir -p "$work/orders" "$work/state"
 cp -r examples/python-fastapi/Pulumi.yaml examples/python-fastapi/backend "$work/orders/"

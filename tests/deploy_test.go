@@ -4,19 +4,26 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/testenv"
 	"github.com/lambdacontainer/pulumi-lambdacontainer/localaws"
@@ -95,11 +102,63 @@ func (ls *localStack) serving(t *testing.T, fn string) (version, body string) {
 func (ls *localStack) writes() map[string]int {
 	c := ls.aws.Calls()
 	out := map[string]int{}
-	for _, op := range []string{"lambda:UpdateFunctionCode", "lambda:PublishVersion", "lambda:UpdateAlias", "lambda:CreateFunction", "registry:PUT-manifest", "registry:PUT-blob"} {
+	for _, op := range []string{"lambda:UpdateFunctionCode", "lambda:PublishVersion", "lambda:UpdateAlias", "lambda:CreateAlias", "lambda:CreateFunction", "registry:PUT-manifest", "registry:PUT-blob"} {
 		out[op] = c.Calls[op]
 	}
 	return out
 }
+
+// addedLayerBytes is the compressed size of the layers of image ref that
+// image old lacks, and how many there are.
+func (ls *localStack) addedLayerBytes(t *testing.T, old, ref string) (n int, total int64) {
+	t.Helper()
+	c := awsecr.NewFromConfig(aws.Config{Region: ls.aws.Region(), BaseEndpoint: aws.String(ls.aws.Endpoint()),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	tok, err := c.GetAuthorizationToken(context.Background(), &awsecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := remote.WithAuth(authn.FromConfig(authn.AuthConfig{Auth: aws.ToString(tok.AuthorizationData[0].AuthorizationToken)}))
+	digests := map[string]bool{}
+	for i, r := range []string{old, ref} {
+		d, err := name.NewDigest(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := remote.Image(d, auth)
+		if err != nil {
+			t.Fatalf("reading %s: %v", r, err)
+		}
+		layers, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range layers {
+			ld, _ := l.Digest()
+			size, _ := l.Size()
+			if i == 0 {
+				digests[ld.String()] = true
+			} else if !digests[ld.String()] {
+				n, total = n+1, total+size
+			}
+		}
+	}
+	return n, total
+}
+
+// checkVerification fails unless v, a deployment's verification output,
+// records a 200 from a cold start of version, with the REPORT line.
+func checkVerification(t *testing.T, v any, version string) {
+	t.Helper()
+	m, _ := v.(map[string]any)
+	initMs, _ := m["initDurationMs"].(float64)
+	if fmt.Sprint(m["status"]) != "200" || m["version"] != version || initMs <= 0 || !strings.Contains(fmt.Sprint(m["logExcerpt"]), "REPORT RequestId:") {
+		t.Fatalf("the verification of version %s: %v", version, v)
+	}
+}
+
+// stepsCached finds "N of M steps cached" with N > 0 in an up's output.
+var stepsCached = regexp.MustCompile(`([1-9][0-9]*) of [0-9]+ steps cached`)
 
 // tokens are the registry passwords localaws minted, from its state.
 func (ls *localStack) tokens(t *testing.T) []string {
@@ -168,13 +227,18 @@ func (pr *project) outputs() map[string]any {
 
 func (pr *project) edit(file, old, new string) {
 	pr.t.Helper()
-	path := filepath.Join(pr.dir, "backend", file)
+	editFile(pr.t, filepath.Join(pr.dir, "backend", file), old, new)
+}
+
+// editFile replaces the first old in the file with new.
+func editFile(t *testing.T, path, old, new string) {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil || !bytes.Contains(data, []byte(old)) {
-		pr.t.Fatalf("%s lacks %q: %v", file, old, err)
+		t.Fatalf("%s lacks %q: %v", path, old, err)
 	}
 	if err := os.WriteFile(path, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644); err != nil {
-		pr.t.Fatal(err)
+		t.Fatal(err)
 	}
 }
 
@@ -195,6 +259,7 @@ func TestYAMLProgramDeploysTheFastAPIExample(t *testing.T) {
 	if v, body := ls.serving(t, "orders-api"); v != "1" || !strings.Contains(body, `\"status\":\"ok\"`) {
 		t.Fatalf("the alias serves version %s: %s", v, body)
 	}
+	checkVerification(t, o["verification"], "1")
 
 	before := ls.writes()
 	pr.must("up", "--yes", "--expect-no-changes")
@@ -207,19 +272,34 @@ func TestYAMLProgramDeploysTheFastAPIExample(t *testing.T) {
 	if !strings.Contains(preview, "app/routers/health.py") || strings.Contains(preview, "app/main.py:") {
 		t.Fatalf("the preview does not name the changed file:\n%s", preview)
 	}
+	uploaded := ls.aws.Calls().RegistryBlobBytes
 	out = pr.must("up", "--yes")
-	if !strings.Contains(out, "steps cached") {
-		t.Errorf("the second up does not report the cache:\n%s", out)
+	uploaded = ls.aws.Calls().RegistryBlobBytes - uploaded
+	if !stepsCached.MatchString(out) {
+		t.Errorf("the second up does not report cache hits:\n%s", out)
 	}
 	if v, body := ls.serving(t, "orders-api"); v != "2" || !strings.Contains(body, `\"build\":2`) {
 		t.Fatalf("after the change the alias serves version %s: %s", v, body)
 	}
+	changed := pr.outputs()
+	checkVerification(t, changed["verification"], "2")
+	// What was uploaded is the one changed layer, the image config and the
+	// build cache's config: a few KiB beside the layer.
+	n, layer := ls.addedLayerBytes(t, fmt.Sprint(o["imageUri"]), fmt.Sprint(changed["imageUri"]))
+	if n != 1 || uploaded < layer || uploaded > layer+8<<10 {
+		t.Fatalf("a one-file change uploaded %d blob bytes; it added %d layer(s) of %d bytes", uploaded, n, layer)
+	}
+	t.Logf("the one-file change uploaded %d blob bytes for a new layer of %d", uploaded, layer)
 
 	// A missing requirement is refused before anything is built.
 	pr.edit("app/main.py", "from fastapi import FastAPI", "import yaml\nfrom fastapi import FastAPI")
+	before = ls.writes()
 	out, err := pr.pulumi("up", "--yes")
 	if err == nil || !strings.Contains(out, "PyYAML") || !strings.Contains(out, "app/main.py:2") {
 		t.Fatalf("an import without its requirement: %v\n%s", err, out)
+	}
+	if after := ls.writes(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("the refused import wrote: before %v, after %v", before, after)
 	}
 	if v, _ := ls.serving(t, "orders-api"); v != "2" {
 		t.Fatalf("after the refused import the alias points at version %s", v)
@@ -253,7 +333,11 @@ func TestYAMLProgramDeploysTheFastAPIExample(t *testing.T) {
 
 	// The state holds no registry token and no secret.
 	exported := pr.must("stack", "export")
-	for _, secret := range ls.tokens(t) {
+	tokens := ls.tokens(t)
+	if len(tokens) == 0 {
+		t.Fatal("localaws minted no registry tokens: the scan would prove nothing")
+	}
+	for _, secret := range tokens {
 		if strings.Contains(exported, secret) {
 			t.Fatal("the state holds a registry token")
 		}
@@ -281,6 +365,7 @@ func TestGoSDK(t *testing.T) {
 	cmd.Dir = "gosdk"
 	cmd.Env = append(append(os.Environ(), ls.env...),
 		"LAMBDACONTAINER_E2E_BACKEND="+backend, "LAMBDACONTAINER_E2E_PROVIDER_DIR="+providerDir, "LAMBDACONTAINER_E2E_BASE_IMAGE="+ls.base,
+		"LAMBDACONTAINER_E2E_LOCALAWS_DIR="+ls.dir,
 		"PULUMI_BACKEND_URL=file://"+state, "PULUMI_HOME="+filepath.Join(state, ".pulumi-home"), "PULUMI_CONFIG_PASSPHRASE=e2e-passphrase",
 		"PULUMI_SKIP_UPDATE_CHECK=true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true", "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true")
 	out, err := cmd.CombinedOutput()
@@ -290,12 +375,16 @@ func TestGoSDK(t *testing.T) {
 	}
 }
 
-// TestTypeScriptSDK builds the generated Node.js SDK from sdk/nodejs,
-// installs it beside @pulumi/pulumi from npm, and runs tests/nodesdk, which
-// deploys the TypeScript example through the Node Automation API.
+// TestTypeScriptSDK builds the generated Node.js SDK from sdk/nodejs, packs
+// it, and installs the package with npm into a copy of the TypeScript
+// example, as a user would, beside @pulumi/pulumi (from npm's cache when it
+// has it). The example compiles with its own tsconfig. Then tests/nodesdk
+// runs the flow through the Node Automation API one step at a time, and
+// this test checks the function between the steps.
 func TestTypeScriptSDK(t *testing.T) {
 	tsc := testenv.Tool(t, "tsc")
 	node := testenv.Tool(t, "node")
+	npm := testenv.Tool(t, "npm")
 	real, err := filepath.EvalSymlinks(tsc)
 	if err != nil {
 		t.Fatal(err)
@@ -307,28 +396,36 @@ func TestTypeScriptSDK(t *testing.T) {
 		}
 	}
 	work := t.TempDir()
-	run := func(dir string, name string, args ...string) {
+	run := func(dir string, name string, args ...string) string {
 		t.Helper()
 		cmd := exec.Command(name, args...)
 		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
+		out, err := cmd.CombinedOutput()
+		if err != nil {
 			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
 		}
+		return string(out)
 	}
+	// Build the SDK as its publisher would (against the bootstrap's
+	// @pulumi/pulumi and TypeScript), then pack it.
 	sdk, app := filepath.Join(work, "sdk"), filepath.Join(work, "app")
 	run(".", "cp", "-r", "../sdk/nodejs", sdk)
 	os.Symlink(modules, filepath.Join(sdk, "node_modules"))
 	run(sdk, tsc, "-p", "tsconfig.json")
-	run(sdk, "cp", "package.json", "bin/")
+	run(sdk, "cp", "package.json", "README.md", "bin/")
+	run(filepath.Join(sdk, "bin"), npm, "pack", "--silent", "--pack-destination", work)
+	tarball := filepath.Join(work, "lambdacontainer-pulumi-0.1.0.tgz")
 
-	os.MkdirAll(filepath.Join(app, "node_modules", "@lambdacontainer"), 0o755)
-	entries, _ := os.ReadDir(modules)
-	for _, e := range entries {
-		os.Symlink(filepath.Join(modules, e.Name()), filepath.Join(app, "node_modules", e.Name()))
+	run(".", "cp", "-r", "../examples/python-fastapi/typescript", app)
+	run(app, npm, "install", "--prefer-offline", "--no-audit", "--no-fund", tarball)
+	if fi, err := os.Lstat(filepath.Join(app, "node_modules", "@lambdacontainer", "pulumi", "index.js")); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("npm did not install the SDK's package: %v", err)
 	}
-	os.Symlink(filepath.Join(sdk, "bin"), filepath.Join(app, "node_modules", "@lambdacontainer", "pulumi"))
-	run(".", "cp", "nodesdk/run.ts", "nodesdk/tsconfig.json", "../examples/python-fastapi/typescript/orders.ts", app)
-	run(app, tsc, "-p", "tsconfig.json")
+	appTsc := filepath.Join(app, "node_modules", ".bin", "tsc")
+	run(app, appTsc, "-p", "tsconfig.json") // the example: index.ts and orders.ts
+	run(".", "cp", "nodesdk/run.ts", app)
+	run(".", "cp", "nodesdk/tsconfig.json", filepath.Join(app, "tsconfig.e2e.json"))
+	run(app, appTsc, "-p", "tsconfig.e2e.json")
 
 	ls := newLocalStack(t)
 	backend := filepath.Join(work, "backend")
@@ -336,16 +433,62 @@ func TestTypeScriptSDK(t *testing.T) {
 	state, workDir := t.TempDir(), t.TempDir()
 	os.WriteFile(filepath.Join(workDir, "Pulumi.yaml"), fmt.Appendf(nil,
 		"name: orders-ts\nruntime: nodejs\nplugins:\n  providers:\n    - name: lambdacontainer\n      path: %s\n", providerDir), 0o644)
-	cmd := exec.Command(node, filepath.Join(app, "out", "run.js"))
-	cmd.Dir = app
-	cmd.Env = append(append(os.Environ(), ls.env...),
-		"LAMBDACONTAINER_E2E_BACKEND="+backend, "LAMBDACONTAINER_E2E_PROVIDER_DIR="+providerDir, "LAMBDACONTAINER_E2E_BASE_IMAGE="+ls.base,
+	env := append(append(os.Environ(), ls.env...),
+		"LAMBDACONTAINER_E2E_BACKEND="+backend, "LAMBDACONTAINER_E2E_BASE_IMAGE="+ls.base,
 		"LAMBDACONTAINER_E2E_WORKDIR="+workDir, "PULUMI_BACKEND_URL=file://"+state, "PULUMI_HOME="+filepath.Join(state, ".pulumi-home"),
 		"PULUMI_CONFIG_PASSPHRASE=e2e-passphrase", "PULUMI_SKIP_UPDATE_CHECK=true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
 		"PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true")
-	out, err := cmd.CombinedOutput()
-	t.Logf("tests/nodesdk:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "typescript sdk: up, unchanged up, one-file change and destroy passed") {
-		t.Fatalf("the TypeScript SDK flow failed: %v", err)
+	step := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(node, append([]string{filepath.Join(app, "out", "run.js")}, args...)...)
+		cmd.Dir, cmd.Env = app, env
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "nodesdk: "+args[0]+" passed") {
+			t.Fatalf("tests/nodesdk %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		t.Logf("tests/nodesdk %s:\n%s", strings.Join(args, " "), out)
+	}
+	serves := func(version, body string) {
+		t.Helper()
+		if v, b := ls.serving(t, "orders-api"); v != version || !strings.Contains(b, body) {
+			t.Fatalf("the alias serves version %s, want %s: %s", v, version, b)
+		}
+	}
+
+	step("up", "1")
+	serves("1", `\"status\":\"ok\"`)
+	before := ls.writes()
+	step("up", "1", "no-changes")
+	if after := ls.writes(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("an unchanged up wrote: before %v, after %v", before, after)
+	}
+
+	health, main := filepath.Join(backend, "app", "routers", "health.py"), filepath.Join(backend, "app", "main.py")
+	editFile(t, health, `"status": "ok"`, `"status": "ok", "build": 2`)
+	step("preview", "app/routers/health.py")
+	step("up", "2")
+	serves("2", `\"build\":2`)
+
+	editFile(t, main, "from fastapi import FastAPI", "import yaml\nfrom fastapi import FastAPI")
+	before = ls.writes()
+	step("refused", "PyYAML", "app/main.py")
+	if after := ls.writes(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("the refused import wrote: before %v, after %v", before, after)
+	}
+	serves("2", `\"build\":2`)
+	editFile(t, main, "import yaml\n", "")
+	step("up", "2") // the fix is the source of version 2
+	serves("2", `\"build\":2`)
+
+	// The deployment created the function, so destroy deletes it, and its alias with it.
+	step("destroy")
+	c := ls.lambda()
+	_, err = c.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String("orders-api")})
+	if !errors.As(err, new(*lambdatypes.ResourceNotFoundException)) {
+		t.Fatalf("after destroy, GetFunction says %v; want ResourceNotFoundException", err)
+	}
+	_, err = c.GetAlias(context.Background(), &lambda.GetAliasInput{FunctionName: aws.String("orders-api"), Name: aws.String("live")})
+	if !errors.As(err, new(*lambdatypes.ResourceNotFoundException)) {
+		t.Fatalf("after destroy, GetAlias says %v; want ResourceNotFoundException", err)
 	}
 }

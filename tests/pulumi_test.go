@@ -5,6 +5,7 @@ package tests
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,7 +31,10 @@ func TestMain(m *testing.M) {
 	providerDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
-	if code == 0 && !suiteCalls.empty() {
+	// Only the whole suite takes every path: a run of some tests (-run,
+	// -skip) would find actions unused and write a partial list.
+	whole := flag.Lookup("test.run").Value.String() == "" && flag.Lookup("test.skip").Value.String() == ""
+	if code == 0 && whole && !suiteCalls.empty() {
 		if err := suiteCalls.checkPolicy("../docs/iam-policy.json", "../docs/iam-actions.md"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			code = 1

@@ -65,9 +65,12 @@ resources:
 	logs := pr.must("up", "--yes", "--logtostderr", "--logflow", "-v=9")
 
 	places := map[string]string{"the pulumi up output and logs (engine and provider, -v=9)": logs, "buildkitd's log": ls.bk.Logs()}
-	// Every file the provider, the CLI and the state wrote: the state file, the
-	// provider's caches, the project.
-	for _, root := range []string{dir, ls.cache} {
+	// Every file the provider, the CLI and the state wrote (the state file,
+	// the provider's caches, the project), buildkitd's content store,
+	// snapshots and caches, and a docker-style credentials file, should
+	// anything have written one.
+	home, _ := os.UserHomeDir()
+	for _, root := range []string{dir, ls.cache, ls.bk.Root(), filepath.Join(home, ".docker")} {
 		filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err == nil && d.Type().IsRegular() {
 				data, _ := os.ReadFile(path)

@@ -26,6 +26,7 @@ func serveLocalAWS(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Region, "region", "us-east-1", "the AWS region")
 	fs.StringVar(&opts.Stacks, "stacks", "", `a JSON file of CloudFormation stacks: [{"name": "orders", "outputs": {"ApiFunction": "orders-api"}}]`)
 	fs.DurationVar(&opts.UpdateDelay, "update-delay", 300*time.Millisecond, "how long Lambda functions stay Pending or InProgress")
+	fs.DurationVar(&opts.PublishDelay, "publish-delay", 0, "how long a published Lambda version stays Pending (refusing invocations) before it is Active")
 	fs.DurationVar(&opts.IdleTimeout, "idle-timeout", 5*time.Minute, "how long a warm function container waits for an invocation before it stops")
 	fs.Func("allow-actions", "`FILE`: an IAM policy (or one action per line); calls needing any other action are denied, as AWS denies them", func(file string) error {
 		actions, err := localaws.LoadAllowedActions(file)

@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -67,24 +68,68 @@ type Result struct {
 // With a registry cache the layers are not rewritten: a runner takes them
 // from the cache (the same blobs, so the same digest), and a rewritten copy
 // of every new layer would otherwise be pushed and stored beside the
-// cache's original, doubling what a change uploads. (The context's file
-// times are left alone: BuildKit's context transfer tells a changed file by
-// its time and size.)
+// cache's original, doubling what a change uploads. Sending the context
+// with fixed file times would not make a cold build reproducible there: a
+// COPY into a directory that exists (a base image's ${LAMBDA_TASK_ROOT})
+// writes that directory into the layer with the time of the build, as
+// BuildKit's differ adds every parent and the Dockerfile frontend sets no
+// time on COPY. (The context's file times are left alone: BuildKit's
+// context transfer tells a changed file by its time and size.)
 const Epoch = 1
 
-// Build solves the Dockerfile and pushes the image.
+// Build solves the Dockerfile and pushes the image. The values of
+// o.Secrets are hidden from every progress line and error it gives.
 func (b *Builder) Build(ctx context.Context, o Options) (Result, error) {
 	start := time.Now()
-	if o.Progress == nil {
-		o.Progress = func(string) {}
+	opt, err := solveOpt(o)
+	if err != nil {
+		return Result{}, err
 	}
+	scrub := newScrubber(o.Secrets)
+	progress := func(string) {}
+	if o.Progress != nil {
+		progress = func(line string) { o.Progress(scrub.text(line)) }
+	}
+	ch := make(chan *client.SolveStatus)
+	t := newTracker(progress)
+	var resp *client.SolveResponse
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		resp, err = b.c.Solve(gctx, nil, opt, ch)
+		return err
+	})
+	g.Go(func() error {
+		for s := range ch {
+			t.update(s)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return Result{}, &Error{Phase: t.phase(), Err: fmt.Errorf("%s cancelled: %w", t.phase(), ctx.Err())}
+		}
+		return Result{}, &Error{Phase: t.phase(), Err: errors.New(scrub.text(t.failure(err, o.Dockerfile).Error()))}
+	}
+	dgst := resp.ExporterResponse["containerimage.digest"]
+	if _, err := digest.Parse(dgst); err != nil {
+		return Result{}, fmt.Errorf("BuildKit pushed no image digest (exporter response %v)", slices.Sorted(maps.Keys(resp.ExporterResponse)))
+	}
+	steps, cached := t.steps()
+	return Result{Digest: dgst, Duration: time.Since(start), Steps: steps, Cached: cached}, nil
+}
+
+// solveOpt is what Build asks BuildKit for: the Dockerfile frontend on the
+// context and the Dockerfile's directory, the registry credentials and the
+// secrets over the session, and the image (and cache) export.
+func solveOpt(o Options) (client.SolveOpt, error) {
 	ctxFS, err := fsutil.NewFS(o.Context)
 	if err != nil {
-		return Result{}, fmt.Errorf("context %s: %w", o.Context, err)
+		return client.SolveOpt{}, fmt.Errorf("context %s: %w", o.Context, err)
 	}
 	dfFS, err := fsutil.NewFS(filepath.Dir(o.Dockerfile))
 	if err != nil {
-		return Result{}, fmt.Errorf("dockerfile %s: %w", o.Dockerfile, err)
+		return client.SolveOpt{}, fmt.Errorf("dockerfile %s: %w", o.Dockerfile, err)
 	}
 	epoch := strconv.Itoa(Epoch)
 	attrs := map[string]string{
@@ -119,38 +164,14 @@ func (b *Builder) Build(ctx context.Context, o Options) (Result, error) {
 	if o.Cache != "" {
 		opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{"ref": o.Cache}}}
 		if o.CacheExport {
+			// One OCI image manifest whose config is the cache's (ECR refuses
+			// BuildKit's default, an index), with every stage's layers.
 			opt.CacheExports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{
 				"ref": o.Cache, "mode": "max", "image-manifest": "true", "oci-mediatypes": "true", "compression": "gzip",
 			}}}
 		}
 	}
-	ch := make(chan *client.SolveStatus)
-	t := newTracker(o.Progress)
-	var resp *client.SolveResponse
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		var err error
-		resp, err = b.c.Solve(gctx, nil, opt, ch)
-		return err
-	})
-	g.Go(func() error {
-		for s := range ch {
-			t.update(s)
-		}
-		return nil
-	})
-	if err := g.Wait(); err != nil {
-		if ctx.Err() != nil {
-			return Result{}, &Error{Phase: t.phase(), Err: fmt.Errorf("%s cancelled: %w", t.phase(), ctx.Err())}
-		}
-		return Result{}, &Error{Phase: t.phase(), Err: t.failure(err, o.Dockerfile)}
-	}
-	dgst := resp.ExporterResponse["containerimage.digest"]
-	if _, err := digest.Parse(dgst); err != nil {
-		return Result{}, fmt.Errorf("BuildKit pushed no image digest (exporter response %v)", slices.Sorted(maps.Keys(resp.ExporterResponse)))
-	}
-	steps, cached := t.steps()
-	return Result{Digest: dgst, Duration: time.Since(start), Steps: steps, Cached: cached}, nil
+	return opt, nil
 }
 
 // Error is a failed build, with the phase it failed in: "build" while
@@ -311,10 +332,16 @@ func (t *tracker) failure(err error, dockerfile string) error {
 		fmt.Fprintf(&b, "step %q failed: %s\n", v.Name, v.Error)
 		if l := t.logs[failed]; l != nil && l.Len() > 0 {
 			b.WriteString("its log:\n")
+			log := l.String()
 			if n := t.dropped[failed]; n > 0 {
+				// The cut fell inside a line: drop what is left of it, which
+				// could hold part of a secret no scrubbing would recognise.
+				_, rest, _ := strings.Cut(log, "\n")
+				n += len(log) - len(rest)
+				log = rest
 				fmt.Fprintf(&b, "[the first %s are left out]\n", units.BytesSize(float64(n)))
 			}
-			fmt.Fprintf(&b, "%s\n", strings.TrimRight(l.String(), "\n"))
+			fmt.Fprintf(&b, "%s\n", strings.TrimRight(log, "\n"))
 		}
 	}
 	for _, src := range errdefs.Sources(err) {

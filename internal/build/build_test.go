@@ -1,14 +1,18 @@
 package build
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -26,7 +30,10 @@ import (
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/ecr"
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/testenv"
@@ -44,14 +51,12 @@ func TestConnectGuidesWhenNothingAnswers(t *testing.T) {
 	for _, h := range []Host{
 		{Address: "unix://" + filepath.Join(t.TempDir(), "buildkitd.sock")},
 		{Address: "tcp://" + closed},
-		{}, // nothing configured, no local socket (unless this machine runs a rootful buildkitd)
+		{}, // nothing configured, no local socket
 	} {
-		if h.Address == "" {
-			if _, err := os.Stat("/run/buildkit/buildkitd.sock"); err == nil {
-				continue
-			}
-		}
+		rootful := rootfulSocket
+		rootfulSocket = filepath.Join(t.TempDir(), "buildkitd.sock") // whatever this machine runs
 		_, err := Connect(ctx, h)
+		rootfulSocket = rootful
 		if err == nil || !strings.Contains(err.Error(), "buildkitd --addr unix:///run/buildkit/buildkitd.sock") ||
 			!strings.Contains(err.Error(), "BUILDKIT_HOST") || !strings.Contains(err.Error(), "lambdacontainer:buildkitHost") {
 			t.Errorf("Connect(%+v) = %v; want the guidance", h, err)
@@ -100,6 +105,8 @@ func certificates(t *testing.T) string {
 func TestConnectOverTCPWithMutualTLS(t *testing.T) {
 	certs := certificates(t)
 	addr := testenv.BuildkitdTLS(t, certs)
+	t.Setenv("BUILDKIT_HOST", "")
+	t.Setenv("BUILDKIT_TLS_DIR", "")
 	b, err := Connect(ctx, Host{Address: addr, TLSDir: certs})
 	if err != nil {
 		t.Fatalf("Connect with mTLS: %v", err)
@@ -107,6 +114,74 @@ func TestConnectOverTCPWithMutualTLS(t *testing.T) {
 	b.Close()
 	if _, err := Connect(ctx, Host{Address: addr}); err == nil || !strings.Contains(err.Error(), "does not answer") {
 		t.Fatalf("Connect without the client certificate: %v", err)
+	}
+	// With nothing configured, BUILDKIT_HOST and BUILDKIT_TLS_DIR say it all, as for buildctl.
+	t.Setenv("BUILDKIT_HOST", addr)
+	t.Setenv("BUILDKIT_TLS_DIR", certs)
+	if b, err = Connect(ctx, Host{}); err != nil || b.Address != addr {
+		t.Fatalf("Connect from BUILDKIT_HOST and BUILDKIT_TLS_DIR: %v", err)
+	}
+	b.Close()
+}
+
+// TestConnectOrder: the configured address wins over BUILDKIT_HOST, which
+// wins over the local sockets; of those, each that exists is tried in turn,
+// so a stale rootful socket does not hide a rootless daemon.
+func TestConnectOrder(t *testing.T) {
+	working := testenv.Buildkitd(t)
+	dir, err := os.MkdirTemp("", "xdg-") // short: a unix socket path has at most 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	stale := filepath.Join(dir, "rootful.sock") // a socket file whose daemon is gone
+	ln, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	rootful := rootfulSocket
+	rootfulSocket = stale
+	t.Cleanup(func() { rootfulSocket = rootful })
+	t.Setenv("XDG_RUNTIME_DIR", dir)
+	t.Setenv("BUILDKIT_TLS_DIR", "")
+
+	connect := func(h Host) string {
+		t.Helper()
+		b, err := Connect(ctx, h)
+		if err != nil {
+			t.Fatalf("Connect(%+v) with BUILDKIT_HOST=%q: %v", h, os.Getenv("BUILDKIT_HOST"), err)
+		}
+		b.Close()
+		return b.Address
+	}
+	t.Setenv("BUILDKIT_HOST", "unix://"+stale)
+	if got := connect(Host{Address: working}); got != working {
+		t.Errorf("the configured buildkitHost lost to BUILDKIT_HOST: connected to %s", got)
+	}
+	if _, err := Connect(ctx, Host{}); err == nil || !strings.Contains(err.Error(), stale) || !strings.Contains(err.Error(), "does not answer") {
+		t.Errorf("an unanswered BUILDKIT_HOST: %v", err)
+	}
+	t.Setenv("BUILDKIT_HOST", working)
+	if got := connect(Host{}); got != working {
+		t.Errorf("BUILDKIT_HOST: connected to %s", got)
+	}
+
+	t.Setenv("BUILDKIT_HOST", "")
+	rootless := filepath.Join(dir, "buildkit", "buildkitd.sock")
+	if err := os.MkdirAll(filepath.Dir(rootless), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Connect(ctx, Host{}); err == nil || !strings.Contains(err.Error(), "no BuildKit daemon answers") ||
+		!strings.Contains(err.Error(), stale) || !strings.Contains(err.Error(), "buildkitd --addr") {
+		t.Errorf("only a stale socket: %v", err)
+	}
+	if err := os.Symlink(strings.TrimPrefix(working, "unix://"), rootless); err != nil {
+		t.Fatal(err)
+	}
+	if got := connect(Host{}); got != "unix://"+rootless {
+		t.Errorf("with a stale rootful socket and a rootless daemon under XDG_RUNTIME_DIR: connected to %s", got)
 	}
 }
 
@@ -386,6 +461,223 @@ func TestBuildSecretsStayOutOfLayersHistoryAndLogs(t *testing.T) {
 	for _, l := range e.lines {
 		if strings.Contains(l, secret) {
 			t.Fatalf("a progress line holds the secret: %q", l)
+		}
+	}
+}
+
+func TestScrubberHidesEveryFormOfASecret(t *testing.T) {
+	const secret = "tok-9f8e7d6c5b4a"
+	s := newScrubber(map[string][]byte{"tok": []byte(secret + "\n"), "empty": []byte(" \n")})
+	for _, leak := range []string{
+		"the token is " + secret + ", see",
+		base64.StdEncoding.EncodeToString([]byte(secret)),
+		base64.StdEncoding.EncodeToString([]byte(secret + "\n")),       // base64 /run/secrets/tok
+		base64.StdEncoding.EncodeToString([]byte("user:" + secret)),    // inside a basic-auth header
+		base64.URLEncoding.EncodeToString([]byte("ab" + secret + "x")), // another alignment and alphabet
+	} {
+		got := s.text("before\n" + leak + "\nafter")
+		if strings.Contains(got, secret) || got != "before\n[a line holding the value of build secret \"tok\" is hidden]\nafter" {
+			t.Errorf("scrubbing %q gave %q", leak, got)
+		}
+	}
+	if got := s.text("nothing to hide: tok, tok-9f8"); got != "nothing to hide: tok, tok-9f8" {
+		t.Errorf("a line without the secret was changed: %q", got)
+	}
+}
+
+// TestBuildSecretsStayOutOfFailuresAndProgress runs steps that print a
+// secret, raw and in base64, and fail or succeed: neither the error nor any
+// progress line holds it, while the failure still shows the rest of its log.
+func TestBuildSecretsStayOutOfFailuresAndProgress(t *testing.T) {
+	e := newBench(t)
+	base := e.pushBase(t)
+	const secret = "s3cr3t-6f1d2a9e"
+	leaks := []string{secret, base64.StdEncoding.EncodeToString([]byte(secret)), base64.StdEncoding.EncodeToString([]byte(secret + "\n"))}
+	for i, run := range []string{
+		"cat /run/secrets/tok; echo; base64 /run/secrets/tok; echo before-failing; exit 1",
+		"cat /run/secrets/tok && echo && base64 /run/secrets/tok && echo \"token=$(cat /run/secrets/tok)\"",
+	} {
+		dir := writeFiles(t, map[string]string{"Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN --mount=type=secret,id=tok " + run + "\nCMD [\"app.handler\"]\n"})
+		o := e.options(dir, fmt.Sprintf("v%d", i))
+		o.BuildArgs = map[string]string{"BASE_IMAGE": base}
+		o.Secrets = map[string][]byte{"tok": []byte(secret)}
+		e.lines = nil
+		_, err := e.b.Build(ctx, o)
+		if fails := i == 0; fails != (err != nil) {
+			t.Fatalf("build %d: %v", i, err)
+		}
+		if err != nil {
+			for _, want := range []string{"before-failing", "exit code: 1", `build secret "tok" is hidden`} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("the failure lacks %q:\n%v", want, err)
+				}
+			}
+		}
+		for _, leak := range leaks {
+			if err != nil && strings.Contains(err.Error(), leak) {
+				t.Errorf("build %d: the error holds the secret (%q):\n%v", i, leak, err)
+			}
+			for _, l := range e.lines {
+				if strings.Contains(l, leak) {
+					t.Errorf("build %d: a progress line holds the secret: %q", i, l)
+				}
+			}
+		}
+		if len(e.lines) == 0 {
+			t.Fatalf("build %d reported no progress", i)
+		}
+	}
+}
+
+// TestRegistryCacheIsOneOCIImageManifest: the cache BuildKit pushes to
+// <repo>:buildcache is one OCI image manifest (ECR refuses BuildKit's
+// default, an index) with BuildKit's cache config, and with mode=max it
+// holds the layers of every stage, not only the image's.
+func TestRegistryCacheIsOneOCIImageManifest(t *testing.T) {
+	e := newBench(t)
+	dir := writeFiles(t, map[string]string{
+		"Dockerfile": "FROM scratch AS builder\nCOPY a.txt /a.txt\nFROM scratch\nCOPY --from=builder /a.txt /b/a.txt\nCOPY b.txt /b.txt\nCMD [\"x\"]\n",
+		"a.txt":      "built in the first stage\n",
+		"b.txt":      "b\n",
+	})
+	o := e.options(dir, "v1")
+	o.Cache, o.CacheExport = e.repo.URI+":"+ecr.CacheTag, true
+	opt, err := solveOpt(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(opt.CacheExports) != 1 || opt.CacheExports[0].Type != "registry" {
+		t.Fatalf("cache exports %+v", opt.CacheExports)
+	}
+	for k, v := range map[string]string{"ref": o.Cache, "mode": "max", "image-manifest": "true", "oci-mediatypes": "true"} {
+		if got := opt.CacheExports[0].Attrs[k]; got != v {
+			t.Errorf("the cache export has %s=%q, want %q", k, got, v)
+		}
+	}
+	res, err := e.b.Build(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := e.auth(t)
+	cacheRef, _ := name.ParseReference(o.Cache)
+	desc, err := remote.Get(cacheRef, auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.MediaType != types.OCIManifestSchema1 {
+		t.Fatalf("the cache is a %s, not one OCI image manifest", desc.MediaType)
+	}
+	cache, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cache.Config.MediaType != "application/vnd.buildkit.cacheconfig.v0" {
+		t.Fatalf("the cache manifest's config is a %s", cache.Config.MediaType)
+	}
+	img := e.image(t, res.Digest)
+	m, _ := img.Manifest()
+	inCache := map[v1.Hash]bool{}
+	for _, l := range cache.Layers {
+		inCache[l.Digest] = true
+	}
+	for _, l := range m.Layers {
+		if !inCache[l.Digest] {
+			t.Errorf("the image's layer %s is not in the cache", l.Digest)
+		}
+		delete(inCache, l.Digest)
+	}
+	if len(inCache) != 1 {
+		t.Errorf("the cache holds %d layers beyond the image's; want 1, the first stage's (mode=max)", len(inCache))
+	}
+}
+
+// TestTargetPicksTheStage builds a stage named by target, and the last
+// stage without one.
+func TestTargetPicksTheStage(t *testing.T) {
+	e := newBench(t)
+	dir := writeFiles(t, map[string]string{
+		"Dockerfile": "FROM scratch AS first\nCOPY first.txt /stage.txt\nCMD [\"first\"]\n" +
+			"FROM scratch AS second\nCOPY second.txt /stage.txt\nCMD [\"second\"]\n",
+		"first.txt":  "from the first stage\n",
+		"second.txt": "from the second stage\n",
+	})
+	for target, want := range map[string]string{"first": "first", "": "second"} {
+		o := e.options(dir, "t-"+want)
+		o.Target = target
+		res, err := e.b.Build(ctx, o)
+		if err != nil {
+			t.Fatalf("target %q: %v", target, err)
+		}
+		img := e.image(t, res.Digest)
+		cfg, _ := img.ConfigFile()
+		rc := mutate.Extract(img)
+		files := readTar(t, rc)
+		rc.Close()
+		if len(cfg.Config.Cmd) != 1 || cfg.Config.Cmd[0] != want || files["stage.txt"] != "from the "+want+" stage\n" {
+			t.Errorf("target %q built CMD %v with /stage.txt %q; want the %s stage", target, cfg.Config.Cmd, files["stage.txt"], want)
+		}
+	}
+}
+
+// TestArm64ScratchImage builds for linux/arm64 on this machine (COPY only,
+// so no emulation) and proves the image is an arm64 one.
+func TestArm64ScratchImage(t *testing.T) {
+	e := newBench(t)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY bootstrap /bootstrap\nENTRYPOINT [\"/bootstrap\"]\n", "bootstrap": "#!/bin/sh\n"})
+	o := e.options(dir, "arm64")
+	o.Platform = "linux/arm64"
+	res, err := e.b.Build(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, _ := e.ecr.Login(ctx, e.repo.Host)
+	ref := e.repo.URI + "@" + res.Digest
+	if im, err := ecr.Prove(ctx, ref, creds, ecr.ProveOptions{Architecture: "arm64"}); err != nil || im.Architecture != "arm64" {
+		t.Fatalf("proving the arm64 image for an arm64 function: %+v %v", im, err)
+	}
+	var bad *ecr.Incompatible
+	if _, err := ecr.Prove(ctx, ref, creds, ecr.ProveOptions{Architecture: "amd64"}); !errors.As(err, &bad) || !strings.Contains(bad.Cause, "built for arm64") {
+		t.Fatalf("proving the arm64 image for an x86_64 function: %v", err)
+	}
+}
+
+// auth is the registry login for the bench's repository.
+func (e *bench) auth(t *testing.T) remote.Option {
+	creds, err := e.ecr.Login(ctx, e.repo.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return remote.WithAuth(authn.FromConfig(authn.AuthConfig{Username: creds.Username, Password: creds.Password}))
+}
+
+// image reads the pushed image at digest from the bench's repository.
+func (e *bench) image(t *testing.T, digest string) v1.Image {
+	ref, err := name.NewDigest(e.repo.URI + "@" + digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(ref, e.auth(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// readTar returns the regular files of a tar stream by path.
+func readTar(t *testing.T, r io.Reader) map[string]string {
+	files := map[string]string{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return files
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			data, _ := io.ReadAll(tr)
+			files[strings.TrimPrefix(h.Name, "/")] = string(data)
 		}
 	}
 }

@@ -7,10 +7,12 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,11 +23,12 @@ import (
 // Host says which buildkitd to use.
 type Host struct {
 	// Address is unix://PATH, tcp://HOST:PORT or docker-container://NAME.
-	// Empty means BUILDKIT_HOST, then the usual local sockets.
+	// Empty means BUILDKIT_HOST, then the usual local sockets, each that
+	// exists tried in turn.
 	Address string
 	// TLSDir holds the CA and client certificate for tcp:// with mTLS, named
 	// ca.pem, cert.pem, key.pem or ca.crt, tls.crt, tls.key (as buildctl's
-	// --tlsdir).
+	// --tlsdir). Empty means BUILDKIT_TLS_DIR, for a tcp:// address.
 	TLSDir string
 }
 
@@ -35,13 +38,16 @@ type Builder struct {
 	c       *client.Client
 }
 
+// rootfulSocket is where a buildkitd run as root listens by default.
+var rootfulSocket = "/run/buildkit/buildkitd.sock"
+
 // localSockets are where buildkitd listens by default, rootful then rootless.
 func localSockets() []string {
-	socks := []string{"/run/buildkit/buildkitd.sock"}
+	socks := []string{rootfulSocket}
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		socks = append(socks, filepath.Join(d, "buildkit", "buildkitd.sock"))
 	}
-	return append(socks, fmt.Sprintf("/run/user/%d/buildkit/buildkitd.sock", os.Getuid()))
+	return slices.Compact(append(socks, fmt.Sprintf("/run/user/%d/buildkit/buildkitd.sock", os.Getuid())))
 }
 
 // howToStart is the guidance every connection error ends with.
@@ -49,24 +55,52 @@ const howToStart = "start one with `buildkitd --addr unix:///run/buildkit/buildk
 	"or point the provider at a running one with the config `lambdacontainer:buildkitHost` or the BUILDKIT_HOST variable " +
 	"(unix://PATH, tcp://HOST:PORT with `lambdacontainer:buildkitTlsDir` for mTLS, or docker-container://NAME)"
 
-// Connect finds the buildkitd, dials it and checks that it answers.
+// Connect finds the buildkitd, dials it and checks that it answers: the
+// configured address, else BUILDKIT_HOST, else the first local socket whose
+// daemon answers (a stale rootful socket does not hide a rootless daemon).
 func Connect(ctx context.Context, h Host) (*Builder, error) {
-	addr := h.Address
+	addr, tlsDir := h.Address, h.TLSDir
 	if addr == "" {
 		addr = os.Getenv("BUILDKIT_HOST")
 	}
-	if addr == "" {
-		for _, s := range localSockets() {
-			if _, err := os.Stat(s); err == nil {
-				addr = "unix://" + s
-				break
-			}
-		}
-		if addr == "" {
-			return nil, fmt.Errorf("no BuildKit daemon: no buildkitHost is configured, BUILDKIT_HOST is unset, and none of %s exists; %s",
-				strings.Join(localSockets(), ", "), howToStart)
-		}
+	if tlsDir == "" && strings.HasPrefix(addr, "tcp://") {
+		tlsDir = os.Getenv("BUILDKIT_TLS_DIR")
 	}
+	if addr != "" {
+		b, err := dial(ctx, addr, tlsDir)
+		if errors.As(err, new(*unanswered)) {
+			return nil, fmt.Errorf("%w; %s", err, howToStart)
+		}
+		return b, err
+	}
+	var tried []string
+	for _, s := range localSockets() {
+		if _, err := os.Stat(s); err != nil {
+			continue
+		}
+		b, err := dial(ctx, "unix://"+s, "")
+		if err == nil || ctx.Err() != nil {
+			return b, err
+		}
+		tried = append(tried, err.Error())
+	}
+	if len(tried) == 0 {
+		return nil, fmt.Errorf("no BuildKit daemon: no buildkitHost is configured, BUILDKIT_HOST is unset, and none of %s exists; %s",
+			strings.Join(localSockets(), ", "), howToStart)
+	}
+	return nil, fmt.Errorf("no BuildKit daemon answers: no buildkitHost is configured, BUILDKIT_HOST is unset, and %s; %s",
+		strings.Join(tried, "; "), howToStart)
+}
+
+// unanswered is a buildkitd that could not be reached at an address.
+type unanswered struct{ addr, cause string }
+
+func (e *unanswered) Error() string {
+	return fmt.Sprintf("BuildKit at %s does not answer: %s", e.addr, e.cause)
+}
+
+// dial connects to the buildkitd at addr and checks that it answers.
+func dial(ctx context.Context, addr, tlsDir string) (*Builder, error) {
 	u, err := url.Parse(addr)
 	if err != nil || u.Scheme == "" {
 		return nil, fmt.Errorf("buildkitHost %q is not a URL; %s", addr, howToStart)
@@ -74,12 +108,12 @@ func Connect(ctx context.Context, h Host) (*Builder, error) {
 	var opts []client.ClientOpt
 	switch u.Scheme {
 	case "unix", "docker-container":
-		if h.TLSDir != "" {
+		if tlsDir != "" {
 			return nil, fmt.Errorf("buildkitTlsDir is set but buildkitHost %q is not tcp://: TLS applies to tcp:// only", addr)
 		}
 	case "tcp":
-		if h.TLSDir != "" {
-			tls, err := tlsOptions(h.TLSDir, u.Hostname())
+		if tlsDir != "" {
+			tls, err := tlsOptions(tlsDir, u.Hostname())
 			if err != nil {
 				return nil, err
 			}
@@ -90,7 +124,7 @@ func Connect(ctx context.Context, h Host) (*Builder, error) {
 	}
 	c, err := client.New(ctx, addr, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to BuildKit at %s: %w; %s", addr, err, howToStart)
+		return nil, &unanswered{addr, err.Error()}
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -99,7 +133,7 @@ func Connect(ctx context.Context, h Host) (*Builder, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("BuildKit at %s does not answer: %v; %s", addr, shortGRPC(err), howToStart)
+		return nil, &unanswered{addr, shortGRPC(err)}
 	}
 	return &Builder{Address: addr, c: c}, nil
 }

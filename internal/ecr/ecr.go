@@ -374,6 +374,16 @@ func (c *Client) Delete(ctx context.Context, repo Repository, digest string) err
 	return c.batchDelete(ctx, repo, []types.ImageIdentifier{{ImageDigest: aws.String(digest)}})
 }
 
+// Untag removes tags from the images they name; an image left with no tag
+// is deleted (as ECR does), and a tag already gone is fine.
+func (c *Client) Untag(ctx context.Context, repo Repository, tags ...string) error {
+	var ids []types.ImageIdentifier
+	for _, t := range tags {
+		ids = append(ids, types.ImageIdentifier{ImageTag: aws.String(t)})
+	}
+	return c.batchDelete(ctx, repo, ids)
+}
+
 // Listed is an image in a repository, with its tags.
 type Listed struct {
 	Digest string

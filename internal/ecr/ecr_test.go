@@ -291,3 +291,28 @@ func TestProveFromABaseline(t *testing.T) {
 		t.Fatalf("RecordedSize(%s) = %d", tag, got)
 	}
 }
+
+// TestUntag removes one tag of an image that has others, and deletes an
+// image whose last tag goes, as ECR does.
+func TestUntag(t *testing.T) {
+	b := newBench(t)
+	repo, _ := b.c.Ensure(ctx, "api", NewRepository{})
+	img, _ := random.Image(64, 1)
+	ref := b.push(t, repo.URI+":src-1", img)
+	digest := strings.TrimPrefix(ref, repo.URI+"@")
+	if err := b.c.Tag(ctx, repo, digest, []string{"fn-keep"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.c.Untag(ctx, repo, "src-1", "src-gone"); err != nil {
+		t.Fatal(err)
+	}
+	if d, tags, err := b.c.FindTag(ctx, repo, "fn-keep"); err != nil || d != digest || len(tags) != 1 {
+		t.Fatalf("after removing one of two tags: %q %v %v", d, tags, err)
+	}
+	if err := b.c.Untag(ctx, repo, "fn-keep"); err != nil {
+		t.Fatal(err)
+	}
+	if images, err := b.c.Images(ctx, repo); err != nil || len(images) != 0 {
+		t.Fatalf("an image whose last tag went is still there: %v %v", images, err)
+	}
+}

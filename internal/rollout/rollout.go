@@ -173,7 +173,10 @@ func FromStack(ctx context.Context, api cloudformation.DescribeStacksAPIClient, 
 		stack, key, strings.Join(keys, ", "), NotFound)
 }
 
-// Create makes a function on imageURI with the settings, and waits until it is Active.
+// Create makes a function on imageURI with the settings, and waits until it
+// is Active. When the function was made but never became Active, it returns
+// the function (its Arn set) with the error: it exists, and whoever asked
+// for it owns it.
 func (c *Client) Create(ctx context.Context, name, imageURI string, s Settings) (Function, error) {
 	arch := types.ArchitectureX8664
 	if s.Architecture == "arm64" {
@@ -192,7 +195,8 @@ func (c *Client) Create(ctx context.Context, name, imageURI string, s Settings) 
 	if len(s.Environment) > 0 {
 		in.Environment = &types.Environment{Variables: s.Environment}
 	}
-	if _, err := c.API.CreateFunction(ctx, in); err != nil {
+	made, err := c.API.CreateFunction(ctx, in)
+	if err != nil {
 		return Function{}, fmt.Errorf("creating lambda function %q: %w", name, err)
 	}
 	c.say("waiting for the new function %s to become Active", name)
@@ -212,7 +216,8 @@ func (c *Client) Create(ctx context.Context, name, imageURI string, s Settings) 
 		}
 	}).WaitForOutput(ctx, &lambda.GetFunctionInput{FunctionName: &name}, c.maxWait())
 	if err != nil {
-		return Function{}, waiting(err)
+		return Function{Name: name, Arn: unqualified(aws.ToString(made.FunctionArn)), Architecture: string(arch),
+			ImageURI: imageURI, LogGroup: "/aws/lambda/" + name}, waiting(err)
 	}
 	return function(out), nil
 }
@@ -289,8 +294,8 @@ func (c *Client) Point(ctx context.Context, fn Function, imageURI string) (Funct
 		// already gone through: only the second is ours to accept.
 		now, ferr := c.Find(ctx, fn.Name)
 		if ferr != nil || now.ImageURI != imageURI {
-			return Function{}, fmt.Errorf("function %s changed while this deployment was updating it (its RevisionId moved); "+
-				"run pulumi up again once the other change is done: %w", fn.Name, err)
+			return Function{}, fmt.Errorf("function %s changed while this deployment was updating it (its RevisionId moved): %w; "+
+				"Fix: run pulumi up again once the other change is done", fn.Name, err)
 		}
 	} else if err != nil {
 		return Function{}, fmt.Errorf("updating the code of function %s: %w", fn.Name, err)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -78,6 +79,12 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// Root is the daemon's --root: its content store, snapshots and caches.
+func (b *BuildKit) Root() string {
+	i := slices.Index(b.args, "--root")
+	return b.args[i+1]
+}
 
 // StartBuildkitd starts a buildkitd on a unix socket of its own.
 func StartBuildkitd(t testing.TB) *BuildKit {

@@ -54,7 +54,9 @@ type Check struct {
 	URL                string        // GET after the invocation passed; "" for none
 	Timeout            time.Duration // for the whole verification
 	// LogWindow bounds how long the logs are watched for the invocation's
-	// REPORT line and any error after it; 0 skips the log scan.
+	// lines, up to its REPORT line; 0 skips the log scan. Lambda freezes the
+	// environment once the function has answered, so nothing the version
+	// logs comes after that line until the next invocation.
 	LogWindow       time.Duration
 	FailOnLogErrors bool
 }
@@ -280,11 +282,21 @@ func ParseReport(log, requestID string) Report {
 	return rep
 }
 
-// errorLine matches what Lambda's Python runtime and Lambda itself log on failure.
-var errorLine = regexp.MustCompile(`\[ERROR\]|Traceback \(most recent call last\)|Task timed out after|Runtime\.[A-Za-z]+|Runtime exited with error|^\S+Error: `)
+// errorLine matches what Lambda, its Python runtime, Python's logging
+// (ERROR:root:...) and servers such as uvicorn (ERROR:    Exception in ASGI
+// application) log on failure.
+var errorLine = regexp.MustCompile(`\bERROR\b|Traceback \(most recent call last\)|Task timed out after|Runtime\.[A-Za-z]+|Runtime exited with error|^\S+Error: `)
 
-// IsErrorLine says whether a log line reports an error.
-func IsErrorLine(line string) bool { return errorLine.MatchString(line) }
+// IsErrorLine says whether a log line reports an error. Lambda's own
+// START, END and REPORT lines never do.
+func IsErrorLine(line string) bool {
+	for _, own := range []string{"START RequestId:", "END RequestId:", "REPORT RequestId:"} {
+		if strings.HasPrefix(strings.TrimSpace(line), own) {
+			return false
+		}
+	}
+	return errorLine.MatchString(line)
+}
 
 // scanLogs reads the version's log events since start, until the
 // invocation's REPORT line has arrived (CloudWatch Logs takes a while to
@@ -323,7 +335,7 @@ func scanLogs(ctx context.Context, api LogReader, group, version, requestID stri
 				break
 			}
 		}
-		if report.Found || time.Now().After(deadline) { // the invocation's lines are all in once its REPORT is
+		if report.Found || !time.Now().Before(deadline) { // the invocation's lines are all in once its REPORT is
 			return errs, report, nil
 		}
 		select {

@@ -3,11 +3,20 @@ package verify
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+
+	"github.com/lambdacontainer/pulumi-lambdacontainer/localaws"
 )
 
 func TestHTTPEventIsAnAPIGatewayV2Event(t *testing.T) {
@@ -56,9 +65,15 @@ func TestErrorLines(t *testing.T) {
 		"[ERROR] Runtime.ImportModuleError: Unable to import module 'app'": true,
 		"Traceback (most recent call last):":                               true,
 		"2026-12-04T10:00:03.000Z 1 Task timed out after 3.00 seconds":     true,
-		"ValueError: boom":                    true,
-		"INFO: handled GET /health 200":       false,
-		"REPORT RequestId: a\tDuration: 1 ms": false,
+		"ValueError: boom":                                        true,
+		"ERROR:root:boom":                                         true,
+		"ERROR:    Exception in ASGI application":                 true,
+		"[ERROR]\t2026-12-04T10:00:03.000Z\ta\tthe cache is down": true,
+		"INFO: handled GET /health 200":                           false,
+		"INFO: ERRORS=0, user_ERROR_count=0":                      false,
+		"REPORT RequestId: a\tDuration: 1 ms":                     false,
+		"START RequestId: ERROR Version: 3":                       false,
+		"END RequestId: ERROR":                                    false,
 	} {
 		if IsErrorLine(line) != want {
 			t.Errorf("IsErrorLine(%q) = %v", line, !want)
@@ -110,5 +125,56 @@ func TestGetURL(t *testing.T) {
 	}
 	if got := getURL(ctx, srv.URL+"/health", 201); !strings.Contains(got, "answered 200, not 201") {
 		t.Errorf("an expected status: %q", got)
+	}
+}
+
+// The log scan reads the version's stream from CloudWatch Logs (localaws's),
+// finds the REPORT line and the error lines, ignores other versions'
+// streams, and waits for lines that reach the logs late (CloudWatch Logs
+// ingests them in batches) until the REPORT line is in.
+func TestScanLogsWaitsForTheReport(t *testing.T) {
+	s, err := localaws.Start(localaws.Options{Log: log.New(io.Discard, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	logs := cloudwatchlogs.NewFromConfig(aws.Config{Region: s.Region(), BaseEndpoint: aws.String(s.Endpoint()),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	group := "/aws/lambda/api"
+	if _, err := logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &group}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(stream string, lines ...string) {
+		t.Helper()
+		logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &group, LogStreamName: &stream})
+		var events []cwtypes.InputLogEvent
+		for _, l := range lines {
+			events = append(events, cwtypes.InputLogEvent{Message: aws.String(l), Timestamp: aws.Int64(time.Now().UnixMilli())})
+		}
+		if _, err := logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: &group, LogStreamName: &stream, LogEvents: events}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	put("2026/12/04/[2]old", "START RequestId: x Version: 2", "[ERROR] an older version's error", "REPORT RequestId: x\tDuration: 1.00 ms")
+	put("2026/12/04/[3]new", "START RequestId: r1 Version: 3", "ERROR:root:boom")
+	go func() { // the rest of the invocation's lines, in a later batch
+		time.Sleep(300 * time.Millisecond)
+		put("2026/12/04/[3]new", "ERROR:    Exception in ASGI application", "END RequestId: r1",
+			"REPORT RequestId: r1\tDuration: 2.50 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB")
+	}()
+	errs, report, err := scanLogs(ctx, logs, group, "3", "r1", start, time.Minute)
+	if err != nil || !report.Found || report.DurationMs != 2.5 || report.MaxMemoryUsedMB != 40 {
+		t.Fatalf("the scan: %v, report %+v", err, report)
+	}
+	if strings.Join(errs, "|") != "ERROR:root:boom|ERROR:    Exception in ASGI application" {
+		t.Fatalf("the error lines: %q", errs)
+	}
+
+	// Without a REPORT line, the window ends the scan.
+	errs, report, err = scanLogs(ctx, logs, group, "4", "r2", start, time.Second)
+	if err != nil || report.Found || len(errs) > 0 {
+		t.Fatalf("a version with no logs: %v %+v %q", err, report, errs)
 	}
 }

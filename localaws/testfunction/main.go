@@ -25,6 +25,11 @@ type reply struct {
 	InvokedArn string `json:"invokedArn"`
 	Memory     string `json:"memory"`
 	TraceID    string `json:"traceId"`
+	Region     string `json:"region"`
+	Version    string `json:"version"`
+	Handler    string `json:"handler"`
+	Dir        string `json:"dir"`
+	ImageStage string `json:"imageStage"` // set by the image's ENV
 }
 
 func handle(ctx context.Context, e event) (reply, error) {
@@ -32,8 +37,10 @@ func handle(ctx context.Context, e event) (reply, error) {
 		return reply{}, errors.New("asked to fail")
 	}
 	lc, _ := lambdacontext.FromContext(ctx)
+	dir, _ := os.Getwd()
 	return reply{Hello: e.Name, RequestID: lc.AwsRequestID, InvokedArn: lc.InvokedFunctionArn,
-		Function: lambdacontext.FunctionName, Memory: os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), TraceID: os.Getenv("_X_AMZN_TRACE_ID")}, nil
+		Function: lambdacontext.FunctionName, Memory: os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), TraceID: os.Getenv("_X_AMZN_TRACE_ID"),
+		Region: os.Getenv("AWS_REGION"), Version: lambdacontext.FunctionVersion, Handler: os.Getenv("_HANDLER"), Dir: dir, ImageStage: os.Getenv("IMAGE_STAGE")}, nil
 }
 
 func main() { lambda.Start(handle) }

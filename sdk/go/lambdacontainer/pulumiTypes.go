@@ -1003,7 +1003,7 @@ type Verify struct {
 	ExpectBodyContains *string `pulumi:"expectBodyContains"`
 	// The status code the response must have (100 to 599): the `statusCode` of an HTTP response. Without it, any 2xx passes.
 	ExpectStatus *int `pulumi:"expectStatus"`
-	// Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.
+	// Fail the verification when the scanned logs hold errors (`[ERROR]` and other `ERROR` lines such as `ERROR:root:…`, tracebacks, `Task timed out`, `Runtime.` errors), even if the response passed. Defaults to true.
 	FailOnLogErrors *bool `pulumi:"failOnLogErrors"`
 	// An HTTP request, sent to the new version as an API Gateway HTTP API (v2) event, the shape mangum expects. Give at most one of `http` and `event`.
 	Http *HttpRequest `pulumi:"http"`
@@ -1056,7 +1056,7 @@ type VerifyArgs struct {
 	ExpectBodyContains pulumi.StringPtrInput `pulumi:"expectBodyContains"`
 	// The status code the response must have (100 to 599): the `statusCode` of an HTTP response. Without it, any 2xx passes.
 	ExpectStatus pulumi.IntPtrInput `pulumi:"expectStatus"`
-	// Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.
+	// Fail the verification when the scanned logs hold errors (`[ERROR]` and other `ERROR` lines such as `ERROR:root:…`, tracebacks, `Task timed out`, `Runtime.` errors), even if the response passed. Defaults to true.
 	FailOnLogErrors pulumi.BoolPtrInput `pulumi:"failOnLogErrors"`
 	// An HTTP request, sent to the new version as an API Gateway HTTP API (v2) event, the shape mangum expects. Give at most one of `http` and `event`.
 	Http HttpRequestPtrInput `pulumi:"http"`
@@ -1178,7 +1178,7 @@ func (o VerifyOutput) ExpectStatus() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v Verify) *int { return v.ExpectStatus }).(pulumi.IntPtrOutput)
 }
 
-// Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.
+// Fail the verification when the scanned logs hold errors (`[ERROR]` and other `ERROR` lines such as `ERROR:root:…`, tracebacks, `Task timed out`, `Runtime.` errors), even if the response passed. Defaults to true.
 func (o VerifyOutput) FailOnLogErrors() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v Verify) *bool { return v.FailOnLogErrors }).(pulumi.BoolPtrOutput)
 }
@@ -1257,7 +1257,7 @@ func (o VerifyPtrOutput) ExpectStatus() pulumi.IntPtrOutput {
 	}).(pulumi.IntPtrOutput)
 }
 
-// Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.
+// Fail the verification when the scanned logs hold errors (`[ERROR]` and other `ERROR` lines such as `ERROR:root:…`, tracebacks, `Task timed out`, `Runtime.` errors), even if the response passed. Defaults to true.
 func (o VerifyPtrOutput) FailOnLogErrors() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *Verify) *bool {
 		if v == nil {

@@ -93,7 +93,7 @@ export interface VerifyArgs {
      */
     expectStatus?: pulumi.Input<number | undefined>;
     /**
-     * Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.
+     * Fail the verification when the scanned logs hold errors (`[ERROR]` and other `ERROR` lines such as `ERROR:root:…`, tracebacks, `Task timed out`, `Runtime.` errors), even if the response passed. Defaults to true.
      */
     failOnLogErrors?: pulumi.Input<boolean | undefined>;
     /**

@@ -174,7 +174,7 @@ export interface Verify {
      */
     expectStatus?: number;
     /**
-     * Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.
+     * Fail the verification when the scanned logs hold errors (`[ERROR]` and other `ERROR` lines such as `ERROR:root:…`, tracebacks, `Task timed out`, `Runtime.` errors), even if the response passed. Defaults to true.
      */
     failOnLogErrors?: boolean;
     /**

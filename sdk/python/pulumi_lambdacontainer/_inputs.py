@@ -289,7 +289,7 @@ class VerifyArgsDict(TypedDict):
     """
     fail_on_log_errors: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
     """
-    Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.
+    Fail the verification when the scanned logs hold errors (`[ERROR]` and other `ERROR` lines such as `ERROR:root:…`, tracebacks, `Task timed out`, `Runtime.` errors), even if the response passed. Defaults to true.
     """
     http: NotRequired[pulumi.Input[Optional['HttpRequestArgsDict']]]
     """
@@ -323,7 +323,7 @@ class VerifyArgs:
         :param pulumi.Input[_builtins.str] event: A raw JSON event to invoke the new version with, for handlers that are not HTTP. Give at most one of `http` and `event`.
         :param pulumi.Input[_builtins.str] expect_body_contains: A string the response body must contain.
         :param pulumi.Input[_builtins.int] expect_status: The status code the response must have (100 to 599): the `statusCode` of an HTTP response. Without it, any 2xx passes.
-        :param pulumi.Input[_builtins.bool] fail_on_log_errors: Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.
+        :param pulumi.Input[_builtins.bool] fail_on_log_errors: Fail the verification when the scanned logs hold errors (`[ERROR]` and other `ERROR` lines such as `ERROR:root:…`, tracebacks, `Task timed out`, `Runtime.` errors), even if the response passed. Defaults to true.
         :param pulumi.Input['HttpRequestArgs'] http: An HTTP request, sent to the new version as an API Gateway HTTP API (v2) event, the shape mangum expects. Give at most one of `http` and `event`.
         :param pulumi.Input[_builtins.int] log_window_seconds: How long to wait, in seconds, for the invocation's log lines (up to its `REPORT` line) to reach CloudWatch Logs, which are then scanned for errors. Defaults to 10; 0 turns the scan off.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long the verification may take in all, in seconds (1 to 900). Defaults to 60.
@@ -392,7 +392,7 @@ class VerifyArgs:
     @pulumi.getter(name="failOnLogErrors")
     def fail_on_log_errors(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        Fail the verification when the scanned logs hold errors (`[ERROR]`, tracebacks, `Runtime.` errors), even if the response passed. Defaults to true.
+        Fail the verification when the scanned logs hold errors (`[ERROR]` and other `ERROR` lines such as `ERROR:root:…`, tracebacks, `Task timed out`, `Runtime.` errors), even if the response passed. Defaults to true.
         """
         return pulumi.get(self, "fail_on_log_errors")
 
