@@ -1,13 +1,16 @@
 package localaws
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -17,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 const ecrTarget = "AmazonEC2ContainerRegistry_V20150921"
@@ -86,11 +90,44 @@ func newECR(opts Options, host string, f *faults) (*ecrService, error) {
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return nil, err
 	}
-	e.registry = registry.New(registry.WithBlobHandler(registry.NewDiskBlobHandler(blobs)), registry.Logger(quietLogger()))
+	e.registry = registry.New(registry.WithBlobHandler(newBlobStore(blobs)), registry.Logger(quietLogger()))
 	if err := e.replay(); err != nil {
 		return nil, fmt.Errorf("restoring the registry's manifests: %w", err)
 	}
 	return e, nil
+}
+
+// blobStore keeps the registry's blobs on disk, as go-containerregistry's
+// disk handler does, but answers Stat (every HEAD and GET of a blob, and
+// each blob a pushed manifest names) from the file's size. The disk handler
+// hashes the whole blob again on each Stat, which cost more CPU than all
+// the rest of localaws in a deployment; a blob needs no second check, since
+// the registry verifies it against its digest as it is uploaded and the
+// disk handler renames it into place only once it is whole.
+type blobStore struct {
+	diskBlobs
+	dir string
+}
+
+type diskBlobs interface {
+	registry.BlobHandler
+	registry.BlobPutHandler
+	registry.BlobDeleteHandler
+}
+
+func newBlobStore(dir string) blobStore {
+	return blobStore{registry.NewDiskBlobHandler(dir).(diskBlobs), dir}
+}
+
+func (b blobStore) Stat(_ context.Context, _ string, h v1.Hash) (int64, error) {
+	fi, err := os.Stat(filepath.Join(b.dir, h.Algorithm, h.Hex))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, registry.ErrNotFound
+	}
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
 }
 
 func (e *ecrService) save() error { return e.store.save(&e.state) }

@@ -6,22 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/testenv"
 )
-
-// syncBuffer is a log the server writes while the fuzzer reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // FuzzAPIRequests sends arbitrary requests to every protocol's decoder (JSON
 // 1.1 by X-Amz-Target, Lambda's REST paths, the query protocol): each must
@@ -43,7 +31,7 @@ func FuzzAPIRequests(f *testing.F) {
 	} {
 		f.Add(seed.method, seed.path, seed.target, seed.contentType, []byte(seed.body))
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{} // the server writes it while the fuzzer reads it
 	s, err := Start(Options{Log: log.New(logs, "", 0)})
 	if err != nil {
 		f.Fatal(err)

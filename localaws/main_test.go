@@ -3,6 +3,7 @@ package localaws
 import (
 	"context"
 	"encoding/base64"
+	"os"
 	"strings"
 	"testing"
 
@@ -22,8 +23,25 @@ func start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		s.Close()
+		if left := mountsUnder(s.lambda.runtime.dir); len(left) > 0 {
+			t.Errorf("image roots still mounted after Close: %v", left)
+		}
+	})
 	return s
+}
+
+// mountsUnder lists the mount points below dir.
+func mountsUnder(dir string) []string {
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(unescapeMountPoint(f[4]), dir+"/") {
+			out = append(out, f[4])
+		}
+	}
+	return out
 }
 
 // cfg is an AWS SDK configuration pointed at s, as a user's would be.

@@ -1,7 +1,6 @@
 package localaws
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
 	"crypto/rand"
@@ -10,11 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,9 +23,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // runtime runs function images the way Lambda does: each container runs an
@@ -38,7 +32,7 @@ import (
 // loopback port. Containers stay warm between invocations, one invocation
 // at a time each, until they have been idle for a while.
 type runtime struct {
-	dir    string // layers/<diff ID>, rootfs/<digest>, bundles/<id>, runc/ (runc's state)
+	dir    string // layers/<diff ID>, rootfs/<digest> (mount points), bundles/<id>, runc/ (runc's state)
 	ecr    *ecrService
 	logs   *logsService
 	region string
@@ -50,13 +44,14 @@ type runtime struct {
 	started   []string // every container's id, for tests to check that none is left
 	peak      int      // the most containers alive at once, for tests to see concurrency
 	unpacking map[string]*sync.Mutex
+	roots     map[string]bool // the image roots mounted
 	closed    bool
 	stop      chan struct{}
 }
 
 func newRuntime(opts Options, e *ecrService, logs *logsService) (*runtime, error) {
 	r := &runtime{dir: filepath.Join(opts.Dir, "runtime"), ecr: e, logs: logs, region: opts.Region, idle: opts.IdleTimeout,
-		pools: map[string][]*container{}, all: map[*container]bool{}, unpacking: map[string]*sync.Mutex{}, stop: make(chan struct{})}
+		pools: map[string][]*container{}, all: map[*container]bool{}, unpacking: map[string]*sync.Mutex{}, roots: map[string]bool{}, stop: make(chan struct{})}
 	if r.idle == 0 {
 		r.idle = 5 * time.Minute
 	}
@@ -69,7 +64,8 @@ func newRuntime(opts Options, e *ecrService, logs *logsService) (*runtime, error
 }
 
 // cleanup kills and deletes the containers a previous run left behind (it
-// was killed or crashed), with their cgroups and bundles.
+// was killed or crashed), with their cgroups and bundles, and unmounts the
+// image roots it left.
 func (r *runtime) cleanup() {
 	out, _ := r.runc("list", "-q").Output()
 	ids := strings.Fields(string(out))
@@ -85,6 +81,8 @@ func (r *runtime) cleanup() {
 		removeCgroups(id)
 	}
 	os.RemoveAll(filepath.Join(r.dir, "bundles"))
+	r.unmountRoots()
+	os.RemoveAll(filepath.Join(r.dir, "rootfs")) // mount points only, or an older localaws's linked roots
 }
 
 // removeCgroups removes a container's cgroups (unified, or one per v1
@@ -218,6 +216,8 @@ func (c *container) exitOutcome(inv *invocation) outcome {
 	return outcome{payload: mustJSON(map[string]string{"errorType": errType, "errorMessage": msg}), errType: "Unhandled"}
 }
 
+// exitText says how the container ended, from its monitor's exit (which
+// reports a signal as 128 + its number, as runc does).
 func exitText(err error) string {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -225,8 +225,8 @@ func exitText(err error) string {
 			if ws.Signaled() {
 				return "signal: " + ws.Signal().String()
 			}
-			if ws.ExitStatus() == 137 {
-				return "signal: killed"
+			if code := ws.ExitStatus(); code > 128 && code < 128+65 {
+				return "signal: " + syscall.Signal(code-128).String()
 			}
 			return "exit status " + strconv.Itoa(ws.ExitStatus())
 		}
@@ -317,7 +317,7 @@ func (r *runtime) reap() {
 	}
 }
 
-// Close stops every container.
+// Close stops every container and unmounts the image roots.
 func (r *runtime) Close() {
 	r.mu.Lock()
 	if r.closed {
@@ -334,6 +334,7 @@ func (r *runtime) Close() {
 	for _, c := range all {
 		r.kill(c)
 	}
+	r.unmountRoots()
 }
 
 // Running counts the containers alive.
@@ -402,17 +403,20 @@ func (r *runtime) start(fn funcConfig, key string) (*container, error) {
 	if err := os.WriteFile(filepath.Join(bundle, "config.json"), mustJSON(spec), 0o600); err != nil {
 		return nil, err
 	}
-	c.cmd = r.runc("run", "--bundle", bundle, id)
-	// Should localaws die, runc gets SIGTERM, forwards it to the container
-	// and cleans up once it ends (it does when its Runtime API goes away);
-	// whatever is left, the next start removes (cleanup).
+	c.cmd, err = monitorCommand(filepath.Join(bundle, "pid"), append(r.runc().Args, "run", "--detach", "--pid-file", filepath.Join(bundle, "pid"), "--bundle", bundle, id)...)
+	if err != nil {
+		c.api.Close()
+		return nil, err
+	}
+	// Should localaws die, the monitor gets SIGTERM and kills the
+	// container; whatever is left, the next start removes (cleanup).
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		c.api.Close()
 		return nil, err
 	}
-	c.cmd.Stdout, c.cmd.Stderr = pw, pw // one stream, as Lambda logs them
+	c.cmd.Stdout, c.cmd.Stderr = pw, pw // one stream, as Lambda logs them, which the container writes itself
 	c.out = newOutput(pr, pw)
 	c.started = time.Now()
 	started := make(chan error)
@@ -683,229 +687,6 @@ func (c *container) serveRuntimeAPI(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"status":"OK"}`))
 	default:
 		w.WriteHeader(http.StatusNotFound)
-	}
-}
-
-// rootfs returns the root file system of an image (host/repo@digest in
-// this localaws's registry) and its configuration. Each layer is unpacked
-// once, by its diff ID, and shared by every image built on it; an image's
-// root is composed once per digest from hard links to its layers' files,
-// with whiteouts applied, so a new image on a known base costs only its new
-// layers.
-func (r *runtime) rootfs(ref string) (string, imageConfig, error) {
-	var cfg imageConfig
-	repo, digest, ok := strings.Cut(strings.TrimPrefix(ref, r.ecr.host+"/"), "@")
-	if !ok {
-		return "", cfg, badRequest("InvalidParameterValueException", "the function's image %q is not resolved to a digest", ref)
-	}
-	unlock := r.lock(digest)
-	defer unlock()
-	ref2, err := name.ParseReference(r.ecr.host+"/"+repo+"@"+digest, name.Insecure)
-	if err != nil {
-		return "", cfg, err
-	}
-	img, err := remote.Image(ref2, remote.WithTransport(handlerTransport{r.ecr.registry}))
-	if err != nil {
-		return "", cfg, errorf(http.StatusBadGateway, "ServiceException", "reading the function's image %s: %v", ref, err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return "", cfg, err
-	}
-	cfg = imageConfig{Entrypoint: cf.Config.Entrypoint, Cmd: cf.Config.Cmd, Env: cf.Config.Env, WorkingDir: cf.Config.WorkingDir}
-	dir := filepath.Join(r.dir, "rootfs", strings.TrimPrefix(digest, "sha256:"))
-	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
-		return dir, cfg, nil
-	}
-	layers, err := img.Layers()
-	if err != nil {
-		return "", cfg, err
-	}
-	var dirs []string
-	for _, l := range layers {
-		ld, err := r.layer(l)
-		if err != nil {
-			return "", cfg, fmt.Errorf("unpacking a layer of %s: %w", ref, err)
-		}
-		dirs = append(dirs, ld)
-	}
-	os.RemoveAll(dir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", cfg, err
-	}
-	for _, ld := range dirs {
-		if err := apply(ld, dir); err != nil {
-			return "", cfg, fmt.Errorf("composing %s: %w", ref, err)
-		}
-	}
-	return dir, cfg, os.WriteFile(filepath.Join(dir, ".complete"), nil, 0o644)
-}
-
-// lock serializes work on one key (a digest or a diff ID) and returns the unlock.
-func (r *runtime) lock(key string) func() {
-	r.mu.Lock()
-	l := r.unpacking[key]
-	if l == nil {
-		l = &sync.Mutex{}
-		r.unpacking[key] = l
-	}
-	r.mu.Unlock()
-	l.Lock()
-	return l.Unlock
-}
-
-// layer unpacks one layer, whiteout files and all, into layers/<diff ID>,
-// once.
-func (r *runtime) layer(l v1.Layer) (string, error) {
-	id, err := l.DiffID()
-	if err != nil {
-		return "", err
-	}
-	unlock := r.lock(id.String())
-	defer unlock()
-	dir := filepath.Join(r.dir, "layers", id.Hex)
-	if _, err := os.Stat(dir + ".complete"); err == nil {
-		return dir, nil
-	}
-	os.RemoveAll(dir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	rc, err := l.Uncompressed()
-	if err != nil {
-		return "", err
-	}
-	if err := untar(rc, dir); err != nil {
-		return "", err
-	}
-	return dir, os.WriteFile(dir+".complete", nil, 0o644)
-}
-
-// The OCI whiteouts: a file deleted by a layer, and a directory whose
-// lower contents it hides.
-const (
-	whiteout = ".wh."
-	opaque   = ".wh..wh..opq"
-)
-
-// apply lays a layer's files over root: hard links to its files (the root
-// is read-only in containers, so they are never written through), its
-// directories and symlinks, with whiteouts removing what lower layers had.
-func apply(layer, root string) error {
-	return filepath.WalkDir(layer, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(layer, path)
-		if rel == "." {
-			return nil
-		}
-		target := filepath.Join(root, rel)
-		base := d.Name()
-		switch {
-		case base == opaque:
-			return nil // handled when its directory was visited
-		case strings.HasPrefix(base, whiteout):
-			return os.RemoveAll(filepath.Join(filepath.Dir(target), strings.TrimPrefix(base, whiteout)))
-		}
-		info, err := os.Lstat(path)
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			if st, err := os.Lstat(target); err == nil && !st.IsDir() {
-				os.RemoveAll(target)
-			}
-			if _, err := os.Stat(filepath.Join(path, opaque)); err == nil {
-				os.RemoveAll(target)
-			}
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-			os.Chmod(target, info.Mode()&(os.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky))
-			if st, ok := info.Sys().(*syscall.Stat_t); ok {
-				os.Lchown(target, int(st.Uid), int(st.Gid))
-			}
-			return nil
-		case info.Mode()&os.ModeSymlink != 0:
-			link, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			os.RemoveAll(target)
-			return os.Symlink(link, target)
-		default:
-			os.RemoveAll(target)
-			return os.Link(path, target)
-		}
-	})
-}
-
-// handlerTransport serves requests straight from the registry handler, so
-// the runtime reads images without a token.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, req)
-	return rec.Result(), nil
-}
-
-// untar writes a flattened image file system into dir, refusing paths
-// that would escape it.
-func untar(rc io.ReadCloser, dir string) error {
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		rel := filepath.Clean("/" + h.Name)
-		if rel == "/" {
-			continue
-		}
-		target := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		mode := os.FileMode(h.Mode) & os.ModePerm
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, mode); err != nil {
-				return err
-			}
-			os.Chmod(target, mode|os.FileMode(h.Mode)&(os.ModeSetuid|os.ModeSetgid|os.ModeSticky))
-		case tar.TypeReg:
-			f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(f, tr)
-			f.Close()
-			if err != nil {
-				return err
-			}
-			os.Chmod(target, mode)
-		case tar.TypeSymlink:
-			os.Remove(target)
-			if err := os.Symlink(h.Linkname, target); err != nil {
-				return err
-			}
-		case tar.TypeLink:
-			src := filepath.Join(dir, filepath.Clean("/"+h.Linkname))
-			os.Remove(target)
-			if err := os.Link(src, target); err != nil {
-				return err
-			}
-		default:
-			continue // devices and fifos: the runtime provides /dev
-		}
-		os.Lchown(target, h.Uid, h.Gid)
 	}
 }
 

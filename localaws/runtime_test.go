@@ -26,6 +26,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/sys/unix"
 
 	"github.com/lambdacontainer/pulumi-lambdacontainer/internal/testenv"
 )
@@ -298,6 +299,62 @@ def handler(event, context):
 	roots, _ := os.ReadDir(filepath.Join(s.opts.Dir, "runtime", "rootfs"))
 	if want := 2 * (len(mustLayers(t, testenv.PythonBase(t))) + 4); len(roots) != 2 || len(layers) != want { // a directory and a marker each
 		t.Fatalf("%d roots from %d layer entries; the base's layers must be unpacked once", len(roots), len(layers))
+	}
+	if mounted := mountsUnder(filepath.Join(s.opts.Dir, "runtime", "rootfs")); len(mounted) != 2 {
+		t.Fatalf("the two image roots are not overlays of their layers: mounted %v", mounted)
+	}
+}
+
+// A layer cannot write outside the directory it is unpacked into, through
+// a path, a symlink or a hard link; whiteouts become overlayfs's.
+func TestUntarStaysInItsDirectory(t *testing.T) {
+	outside := t.TempDir()
+	layer := func(entries ...tar.Header) io.ReadCloser {
+		var b bytes.Buffer
+		tw := tar.NewWriter(&b)
+		for _, h := range entries {
+			h.Mode = 0o644
+			if h.Typeflag == tar.TypeDir {
+				h.Mode = 0o755
+			}
+			tw.WriteHeader(&h)
+			if h.Size > 0 {
+				tw.Write(bytes.Repeat([]byte("x"), int(h.Size)))
+			}
+		}
+		tw.Close()
+		return io.NopCloser(&b)
+	}
+	for name, entries := range map[string][]tar.Header{
+		"a path climbing out":        {{Name: "../../" + outside + "/a", Typeflag: tar.TypeReg, Size: 1}},
+		"through a symlink":          {{Name: "out", Typeflag: tar.TypeSymlink, Linkname: outside}, {Name: "out/b", Typeflag: tar.TypeReg, Size: 1}},
+		"through a relative link":    {{Name: "up", Typeflag: tar.TypeSymlink, Linkname: "../../../../../../../.." + outside}, {Name: "up/c", Typeflag: tar.TypeReg, Size: 1}},
+		"a hard link to a host file": {{Name: "passwd", Typeflag: tar.TypeLink, Linkname: "../../../../etc/passwd"}},
+	} {
+		dir := t.TempDir()
+		err := untar(layer(entries...), dir)
+		if left, _ := os.ReadDir(outside); len(left) > 0 {
+			t.Fatalf("%s: the layer wrote %s outside its directory (err %v)", name, left[0].Name(), err)
+		}
+		if name == "a path climbing out" && err != nil {
+			t.Errorf("%s: a name is cleaned to the layer's root, not refused: %v", name, err)
+		}
+		if st, err := os.Stat(filepath.Join(dir, "passwd")); err == nil && st.Size() > 0 {
+			t.Fatalf("%s: a host file was linked into the layer", name)
+		}
+	}
+	dir := t.TempDir()
+	if err := untar(layer(tar.Header{Name: "srv/", Typeflag: tar.TypeDir}, tar.Header{Name: "srv/.wh.gone", Typeflag: tar.TypeReg},
+		tar.Header{Name: "srv/.wh..wh..opq", Typeflag: tar.TypeReg}), dir); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(dir, "srv", "gone"), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != 0 {
+		t.Errorf("a deleted file is not a 0/0 character device: %v %+v", err, st)
+	}
+	v := make([]byte, 8)
+	if n, err := unix.Getxattr(filepath.Join(dir, "srv"), "trusted.overlay.opaque", v); err != nil || string(v[:n]) != "y" {
+		t.Errorf("an opaque directory lacks trusted.overlay.opaque: %v", err)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -83,7 +82,7 @@ func TestDemoStopsEverythingOnCtrlC(t *testing.T) {
 // the test's temporary directory.
 type demo struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testenv.Buffer
 	done chan error
 	err  error
 }
@@ -96,7 +95,7 @@ var (
 
 func startDemo(t *testing.T) *demo {
 	t.Helper()
-	d := &demo{cmd: exec.Command("../scripts/demo.sh"), out: &syncBuffer{}, done: make(chan error, 1)}
+	d := &demo{cmd: exec.Command("../scripts/demo.sh"), out: &testenv.Buffer{}, done: make(chan error, 1)}
 	d.cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -222,22 +221,4 @@ func section(t *testing.T, out, title string) string {
 	_, rest, _ = strings.Cut(rest, "\n")
 	body, _, _ := strings.Cut(rest, "\x1b[1m== ")
 	return body
-}
-
-// syncBuffer collects a process's output while a test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

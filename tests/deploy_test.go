@@ -108,9 +108,9 @@ func (ls *localStack) writes() map[string]int {
 	return out
 }
 
-// addedLayerBytes is the compressed size of the layers of image ref that
-// image old lacks, and how many there are.
-func (ls *localStack) addedLayerBytes(t *testing.T, old, ref string) (n int, total int64) {
+// registry returns an ECR client of localaws and the registry login its
+// token gives.
+func (ls *localStack) registry(t *testing.T) (*awsecr.Client, remote.Option) {
 	t.Helper()
 	c := awsecr.NewFromConfig(aws.Config{Region: ls.aws.Region(), BaseEndpoint: aws.String(ls.aws.Endpoint()),
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
@@ -118,7 +118,14 @@ func (ls *localStack) addedLayerBytes(t *testing.T, old, ref string) (n int, tot
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := remote.WithAuth(authn.FromConfig(authn.AuthConfig{Auth: aws.ToString(tok.AuthorizationData[0].AuthorizationToken)}))
+	return c, remote.WithAuth(authn.FromConfig(authn.AuthConfig{Auth: aws.ToString(tok.AuthorizationData[0].AuthorizationToken)}))
+}
+
+// addedLayerBytes is the compressed size of the layers of image ref that
+// image old lacks, and how many there are.
+func (ls *localStack) addedLayerBytes(t *testing.T, old, ref string) (n int, total int64) {
+	t.Helper()
+	_, auth := ls.registry(t)
 	digests := map[string]bool{}
 	for i, r := range []string{old, ref} {
 		d, err := name.NewDigest(r)

@@ -12,9 +12,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -80,13 +78,7 @@ resources:
 		})
 	}
 	// Every layer and config of every image pushed.
-	c := awsecr.NewFromConfig(aws.Config{Region: ls.aws.Region(), BaseEndpoint: aws.String(ls.aws.Endpoint()),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
-	tok, err := c.GetAuthorizationToken(context.Background(), &awsecr.GetAuthorizationTokenInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := remote.WithAuth(authn.FromConfig(authn.AuthConfig{Auth: aws.ToString(tok.AuthorizationData[0].AuthorizationToken)}))
+	c, auth := ls.registry(t)
 	repos, _ := c.DescribeRepositories(context.Background(), &awsecr.DescribeRepositoriesInput{})
 	layers := 0
 	for _, r := range repos.Repositories {

@@ -117,12 +117,15 @@ func TestLocalAWSStopsCleanlyOnSIGTERM(t *testing.T) {
 
 // TestLocalAWSCleansUpAfterSIGKILL kills localaws while a warm function
 // container runs; started again on the same state, it leaves nothing of it:
-// no container runc knows, no bundle, no cgroup, no process.
+// no container runc knows, no bundle, no cgroup, no process, no mount.
 func TestLocalAWSCleansUpAfterSIGKILL(t *testing.T) {
 	bin := buildCLI(t)
 	dir := t.TempDir()
 	cmd, endpoint := serve(t, bin, dir)
 	warm := warmContainer(t, endpoint, dir)
+	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); !strings.Contains(string(mounts), " "+filepath.Join(dir, "runtime", "rootfs")+"/") {
+		t.Fatal("the warm container's image root is not mounted: the check after the restart would prove nothing")
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	serve(t, bin, dir)
@@ -308,6 +311,9 @@ func requireGone(t *testing.T, dir string, w warm) {
 	}
 	if bundles, _ := os.ReadDir(filepath.Join(dir, "runtime", "bundles")); len(bundles) != 0 {
 		t.Errorf("%d container bundles left", len(bundles))
+	}
+	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), " "+filepath.Join(dir, "runtime", "rootfs")+"/") {
+		t.Errorf("an image root is still mounted under %s", dir)
 	}
 	for _, id := range w.ids {
 		groups, _ := filepath.Glob("/sys/fs/cgroup/*/localaws/" + id)

@@ -17,11 +17,12 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth"
+	"github.com/moby/buildkit/session/filesync"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/solver/errdefs"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/tonistiigi/fsutil"
-	"golang.org/x/sync/errgroup"
+	fstypes "github.com/tonistiigi/fsutil/types"
 	"google.golang.org/grpc"
 )
 
@@ -77,11 +78,12 @@ type Result struct {
 // context transfer tells a changed file by its time and size.)
 const Epoch = 1
 
-// Build solves the Dockerfile and pushes the image. The values of
-// o.Secrets are hidden from every progress line and error it gives.
+// Build solves the Dockerfile and pushes the image, in one BuildKit
+// session. The values of o.Secrets are hidden from every progress line and
+// error it gives.
 func (b *Builder) Build(ctx context.Context, o Options) (Result, error) {
 	start := time.Now()
-	opt, err := solveOpt(o)
+	image, cache, attach, err := solveOpts(o)
 	if err != nil {
 		return Result{}, err
 	}
@@ -90,22 +92,37 @@ func (b *Builder) Build(ctx context.Context, o Options) (Result, error) {
 	if o.Progress != nil {
 		progress = func(line string) { o.Progress(scrub.text(line)) }
 	}
-	ch := make(chan *client.SolveStatus)
+	sess, err := session.NewSession(ctx, "")
+	if err != nil {
+		return Result{}, fmt.Errorf("starting a BuildKit session: %w", err)
+	}
+	for _, a := range attach {
+		sess.Allow(a)
+	}
+	go sess.Run(context.WithoutCancel(ctx), b.c.Dialer())
+	defer sess.Close()
+	image.SharedSession, image.SessionPreInitialized = sess, true
+	cache.SharedSession, cache.SessionPreInitialized = sess, true
+
+	// With a cache to export, the first solve builds and exports the cache,
+	// and the second pushes the image (every step cached by then): BuildKit
+	// runs an image's push and a cache export side by side, so a new layer,
+	// which both hold, would be uploaded twice at once.
 	t := newTracker(progress)
 	var resp *client.SolveResponse
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		var err error
-		resp, err = b.c.Solve(gctx, nil, opt, ch)
-		return err
-	})
-	g.Go(func() error {
-		for s := range ch {
-			t.update(s)
+	if len(cache.CacheExports) > 0 {
+		if _, err = b.solve(ctx, cache, t); err == nil {
+			p := newTracker(progress)
+			p.exporting, p.pushOnly = true, true
+			resp, err = b.solve(ctx, image, p)
+			if err != nil {
+				t = p
+			}
 		}
-		return nil
-	})
-	if err := g.Wait(); err != nil {
+	} else {
+		resp, err = b.solve(ctx, image, t)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return Result{}, &Error{Phase: t.phase(), Err: fmt.Errorf("%s cancelled: %w", t.phase(), ctx.Err())}
 		}
@@ -119,23 +136,50 @@ func (b *Builder) Build(ctx context.Context, o Options) (Result, error) {
 	return Result{Digest: dgst, Duration: time.Since(start), Steps: steps, Cached: cached}, nil
 }
 
-// solveOpt is what Build asks BuildKit for: the Dockerfile frontend on the
-// context and the Dockerfile's directory, the registry credentials and the
-// secrets over the session, and the image (and cache) export.
-func solveOpt(o Options) (client.SolveOpt, error) {
-	ctxFS, err := fsutil.NewFS(o.Context)
-	if err != nil {
-		return client.SolveOpt{}, fmt.Errorf("context %s: %w", o.Context, err)
+// solve runs one solve, its progress through t.
+func (b *Builder) solve(ctx context.Context, opt client.SolveOpt, t *tracker) (*client.SolveResponse, error) {
+	ch := make(chan *client.SolveStatus)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for s := range ch {
+			t.update(s)
+		}
+	}()
+	resp, err := b.c.Solve(ctx, nil, opt, ch) // closes ch
+	<-done
+	return resp, err
+}
+
+// solveOpts is what Build asks BuildKit for: the Dockerfile frontend on the
+// context and the Dockerfile's directory, with the image's export in one
+// solve and the cache's (if any) in another; and what the session
+// offers buildkitd: the two directories (owned by root, as buildctl sends
+// them), the registry credentials and the secrets.
+func solveOpts(o Options) (image, cache client.SolveOpt, attach []session.Attachable, err error) {
+	dirs := filesync.StaticDirSource{}
+	for name, dir := range map[string]string{"context": o.Context, "dockerfile": filepath.Dir(o.Dockerfile)} {
+		fs, err := fsutil.NewFS(dir)
+		if err == nil {
+			fs, err = fsutil.NewFilterFS(fs, &fsutil.FilterOpt{Map: func(_ string, st *fstypes.Stat) fsutil.MapResult {
+				st.Uid, st.Gid = 0, 0
+				return fsutil.MapResultKeep
+			}})
+		}
+		if err != nil {
+			return image, cache, nil, fmt.Errorf("%s %s: %w", name, dir, err)
+		}
+		dirs[name] = fs
 	}
-	dfFS, err := fsutil.NewFS(filepath.Dir(o.Dockerfile))
-	if err != nil {
-		return client.SolveOpt{}, fmt.Errorf("dockerfile %s: %w", o.Dockerfile, err)
+	secrets := o.Secrets
+	if secrets == nil {
+		secrets = map[string][]byte{}
 	}
-	epoch := strconv.Itoa(Epoch)
+	attach = []session.Attachable{filesync.NewFSSyncProvider(dirs, nil), &authServer{login: o.Login}, secretsprovider.FromMap(secrets)}
 	attrs := map[string]string{
 		"filename":                    filepath.Base(o.Dockerfile),
 		"platform":                    o.Platform,
-		"build-arg:SOURCE_DATE_EPOCH": epoch,
+		"build-arg:SOURCE_DATE_EPOCH": strconv.Itoa(Epoch),
 	}
 	if o.Target != "" {
 		attrs["target"] = o.Target
@@ -143,15 +187,10 @@ func solveOpt(o Options) (client.SolveOpt, error) {
 	for k, v := range o.BuildArgs {
 		attrs["build-arg:"+k] = v
 	}
-	secrets := o.Secrets
-	if secrets == nil {
-		secrets = map[string][]byte{}
-	}
-	opt := client.SolveOpt{
+	image = client.SolveOpt{
 		Frontend:      "dockerfile.v0",
 		FrontendAttrs: attrs,
-		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
-		Session:       []session.Attachable{&authServer{login: o.Login}, secretsprovider.FromMap(secrets)},
+		LocalMounts:   map[string]fsutil.FS{"context": dirs["context"], "dockerfile": dirs["dockerfile"]},
 		Exports: []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{
 			"name":              strings.Join(o.Push, ","),
 			"push":              "true",
@@ -162,16 +201,20 @@ func solveOpt(o Options) (client.SolveOpt, error) {
 		}}},
 	}
 	if o.Cache != "" {
-		opt.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{"ref": o.Cache}}}
+		image.CacheImports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{"ref": o.Cache}}}
+	}
+	cache = image
+	cache.Exports = nil
+	if o.Cache != "" {
 		if o.CacheExport {
 			// One OCI image manifest whose config is the cache's (ECR refuses
 			// BuildKit's default, an index), with every stage's layers.
-			opt.CacheExports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{
+			cache.CacheExports = []client.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{
 				"ref": o.Cache, "mode": "max", "image-manifest": "true", "oci-mediatypes": "true", "compression": "gzip",
 			}}}
 		}
 	}
-	return opt, nil
+	return image, cache, attach, nil
 }
 
 // Error is a failed build, with the phase it failed in: "build" while
@@ -224,6 +267,7 @@ type tracker struct {
 	said      map[string]bool
 	tenths    map[string]int64 // the last tenth of each transfer reported
 	exporting bool             // the solve is done; the image and cache go to the registry
+	pushOnly  bool             // a solve that only pushes what an earlier one built: its steps go unsaid
 }
 
 func newTracker(progress func(string)) *tracker {
@@ -260,6 +304,7 @@ func (t *tracker) update(s *client.SolveStatus) {
 			t.exporting = true
 		}
 		switch {
+		case t.pushOnly && !isExport(v.Name):
 		case v.Cached:
 			t.say("CACHED " + v.Name)
 		case v.Completed != nil && v.Error == "":

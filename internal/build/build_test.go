@@ -542,12 +542,12 @@ func TestRegistryCacheIsOneOCIImageManifest(t *testing.T) {
 	})
 	o := e.options(dir, "v1")
 	o.Cache, o.CacheExport = e.repo.URI+":"+ecr.CacheTag, true
-	opt, err := solveOpt(o)
+	image, opt, _, err := solveOpts(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(opt.CacheExports) != 1 || opt.CacheExports[0].Type != "registry" {
-		t.Fatalf("cache exports %+v", opt.CacheExports)
+	if len(image.CacheExports) != 0 || len(opt.Exports) != 0 || len(opt.CacheExports) != 1 || opt.CacheExports[0].Type != "registry" {
+		t.Fatalf("the image's solve must export only the image, and the cache's only the cache: %+v, %+v", image, opt)
 	}
 	for k, v := range map[string]string{"ref": o.Cache, "mode": "max", "image-manifest": "true", "oci-mediatypes": "true"} {
 		if got := opt.CacheExports[0].Attrs[k]; got != v {
@@ -680,4 +680,35 @@ func readTar(t *testing.T, r io.Reader) map[string]string {
 			files[strings.TrimPrefix(h.Name, "/")] = string(data)
 		}
 	}
+}
+
+// TestANewLayerIsUploadedOnce builds with the registry cache exported, as
+// deployments do: the image's new 1 MiB layer (incompressible), which the
+// cache holds too, reaches the registry once, not once for the image and
+// once for the cache.
+func TestANewLayerIsUploadedOnce(t *testing.T) {
+	e := newBench(t)
+	data := make([]byte, 1<<20)
+	rand.Read(data)
+	dir := writeFiles(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY data.bin /data.bin\nCMD [\"x\"]\n", "data.bin": string(data)})
+	o := e.options(dir, "v1")
+	o.Cache, o.CacheExport = e.repo.URI+":"+ecr.CacheTag, true
+	before := e.s.Calls().RegistryBlobBytes
+	if _, err := e.b.Build(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if uploaded := e.s.Calls().RegistryBlobBytes - before; uploaded < 1<<20 || uploaded > 1<<20+64<<10 {
+		t.Fatalf("%d bytes uploaded for a 1 MiB layer and a few KiB of metadata", uploaded)
+	}
+	if _, err := remote.Get(mustRef(t, o.Cache), e.auth(t)); err != nil {
+		t.Fatalf("the cache was not exported: %v %v", err, e.s.Calls().Calls)
+	}
+}
+
+func mustRef(t *testing.T, ref string) name.Reference {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

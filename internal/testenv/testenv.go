@@ -64,21 +64,31 @@ type BuildKit struct {
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	done    chan struct{}
-	logs    lockedBuffer
+	logs    Buffer
 }
 
-// lockedBuffer collects a daemon's output while tests read it.
-type lockedBuffer struct {
+// Buffer collects a process's output while tests read it.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *Buffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *Buffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// unmountUnder detaches every mount below dir.
+func unmountUnder(dir string) {
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			syscall.Unmount(f[4], syscall.MNT_DETACH)
+		}
+	}
+}
 
 // Root is the daemon's --root: its content store, snapshots and caches.
 func (b *BuildKit) Root() string {
@@ -109,6 +119,7 @@ func newBuildkitd(t testing.TB, listen []string, ctlArgs ...string) *BuildKit {
 	}
 	t.Cleanup(func() {
 		b.stop(syscall.SIGTERM)
+		unmountUnder(dir) // a buildkitd killed mid-build leaves its steps' mounts
 		os.RemoveAll(dir)
 	})
 	b.Start()
