@@ -22,7 +22,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
 )
 
 // runtime runs function images the way Lambda does: each container runs an
