@@ -25,10 +25,10 @@ import (
 )
 
 // runtime runs function images the way Lambda does: each container runs an
-// image's read-only root (composed once per digest from its layers, each
-// unpacked once and shared between images), run by runc in the
-// host's network namespace, and served the Lambda Runtime API on its own
-// loopback port. Containers stay warm between invocations, one invocation
+// image's read-only root (an overlay of its layers, each unpacked once and
+// shared between images; rootfs.go), run by runc under a monitor of its own
+// (monitor.go) in the host's network namespace, and served the Lambda
+// Runtime API on its own loopback port. Containers stay warm between invocations, one invocation
 // at a time each, until they have been idle for a while.
 type runtime struct {
 	dir    string // layers/<diff ID>, rootfs/<digest> (mount points), bundles/<id>, runc/ (runc's state)
