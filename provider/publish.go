@@ -301,11 +301,13 @@ func buildRetrying(ctx context.Context, b *build.Builder, opts build.Options, re
 	}
 }
 
+// refusedToken matches a registry's refusal of a build's credentials as
+// BuildKit reports it: the status from the image's push, or, from the cache
+// export, the distribution API's error code with ECR's message.
+var refusedToken = regexp.MustCompile(`(?i)401 unauthorized|failed to authorize|authentication required|(denied|unauthorized): your authorization token`)
+
 // refused says whether a build failed because the registry refused its credentials.
-func refused(err error) bool {
-	s := strings.ToLower(err.Error())
-	return strings.Contains(s, "401 unauthorized") || strings.Contains(s, "failed to authorize") || strings.Contains(s, "authentication required")
-}
+func refused(err error) bool { return refusedToken.MatchString(err.Error()) }
 
 // transientRegistry matches a registry's throttling and server errors as
 // BuildKit reports them: the status, or the distribution API's error code.

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -382,5 +383,27 @@ func TestWrongPlatformOpensNoBuildKitSession(t *testing.T) {
 	}
 	if d := diffCalls(before, b.calls(), "ecr:CreateRepository", "ecr:GetAuthorizationToken", "registry:PUT-manifest", "registry:POST-blob"); len(d) > 0 {
 		t.Errorf("ECR was called: %v", d)
+	}
+}
+
+// TestBuildErrorsClassified holds the registry errors BuildKit has reported
+// here, from the image's push and from the cache export, to the retry they get.
+func TestBuildErrorsClassified(t *testing.T) {
+	for _, c := range []struct {
+		err                string
+		refused, transient bool
+	}{
+		{`failed to solve: failed to push 127.0.0.1:5000/api:x: failed to authorize: failed to fetch oauth token: unexpected status: 401 Unauthorized`, true, false},
+		{`failed to solve: error writing config blob: denied: Your authorization token has expired. Reauthenticate and try again.`, true, false},
+		{`failed to solve: error writing layer blob: unauthorized: Your authorization token is invalid.`, true, false},
+		{`failed to solve: failed to push 127.0.0.1:5000/api:x: unexpected status from PUT request to http://127.0.0.1:5000/v2/api/blobs/uploads/1: 503 Service Unavailable`, false, true},
+		{`failed to solve: error writing manifest blob: toomanyrequests: Rate exceeded`, false, true},
+		{`failed to solve: failed to push 127.0.0.1:5000/api:x: denied: User is not authorized to perform ecr:InitiateLayerUpload`, false, false},
+		{`failed to solve: process "/bin/sh -c pip install -r requirements.txt" did not complete successfully: exit code: 1`, false, false},
+	} {
+		err := errors.New(c.err)
+		if refused(err) != c.refused || transient(err) != c.transient {
+			t.Errorf("%s: refused %v, transient %v; want %v, %v", c.err, refused(err), transient(err), c.refused, c.transient)
+		}
 	}
 }
