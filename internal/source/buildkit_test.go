@@ -111,7 +111,7 @@ func TestIgnoreMatchesBuildKit(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
-			for _, e := range tree.entries {
+			for _, e := range tree.entries.all() {
 				got = append(got, string(e.kind)+" "+e.path)
 			}
 			if !slices.Equal(got, want) {
@@ -145,7 +145,7 @@ func TestDockerfileIgnoreTakesPrecedence(t *testing.T) {
 		t.Errorf("ignore file = %q", tree.IgnoreFile)
 	}
 	var got []string
-	for _, e := range tree.entries {
+	for _, e := range tree.entries.all() {
 		got = append(got, string(e.kind)+" "+e.path)
 	}
 	if want := listTree(t, out); !slices.Equal(got, want) {

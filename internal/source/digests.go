@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"maps"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -146,18 +147,19 @@ func (h *dirHeap) Pop() any {
 
 // sends reports whether the context sends path.
 func (t *Tree) sends(path string) bool {
-	_, found := slices.BinarySearchFunc(t.entries, path, func(e entry, p string) int { return pathCompare(e.path, p) })
-	return found
+	n := t.entries.len()
+	i := sort.Search(n, func(i int) bool { return pathCompare(t.entries.at(i).path, path) >= 0 })
+	return i < n && t.entries.at(i).path == path
 }
 
 // leaves are the entries a diff names: files, symlinks and empty directories.
 func (t *Tree) leaves() []entry {
 	var out []entry
-	for i, e := range t.entries {
-		if e.kind == Dir && i+1 < len(t.entries) && strings.HasPrefix(t.entries[i+1].path, e.path+"/") {
+	for i, e := range t.entries.all() {
+		if e.kind == Dir && i+1 < t.entries.len() && strings.HasPrefix(t.entries.at(i+1).path, e.path+"/") {
 			continue // not empty: its contents speak for it
 		}
-		out = append(out, e)
+		out = append(out, *e)
 	}
 	return out
 }
@@ -217,8 +219,8 @@ func (c Change) Summary(limit int) string {
 // order (depth first, names sorted), slash-separated and relative to the context.
 func (t *Tree) Paths() []string {
 	var out []string
-	for i := range t.entries {
-		if e := &t.entries[i]; e.kind != Dir {
+	for _, e := range t.entries.all() {
+		if e.kind != Dir {
 			out = append(out, e.path)
 		}
 	}

@@ -49,7 +49,7 @@ type Tree struct {
 	Files      int    // regular files and symlinks sent
 	Bytes      int64  // their total size
 	Hashed     int    // files whose contents were read (not served by the stat cache)
-	entries    []entry
+	entries    entryList
 	dockerfile [32]byte
 }
 
@@ -96,7 +96,7 @@ func Hash(ctx context.Context, opt Options) (*Tree, error) {
 	if t.dockerfile, err = fileDigest(filepath.Join(root, filepath.FromSlash(dockerfile))); err != nil {
 		return nil, err
 	}
-	for _, e := range t.entries {
+	for _, e := range t.entries.all() {
 		if e.kind != Dir {
 			t.Files++
 			t.Bytes += e.st.size
@@ -186,7 +186,7 @@ var errPatterns = errors.New("invalid ignore patterns")
 // fills in its digest on all cores: from the stat cache when its stat is
 // unchanged, else by reading it. Each worker stats names relative to an open
 // directory. It returns the entries in walk order and how many files it read.
-func walkAndDigest(ctx context.Context, root string, patterns []string, cache *statCache, warn func(string)) ([]entry, int, error) {
+func walkAndDigest(ctx context.Context, root string, patterns []string, cache *statCache, warn func(string)) (entryList, int, error) {
 	rootFd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, 0, &os.PathError{Op: "open", Path: root, Err: err}
@@ -368,7 +368,7 @@ func (t *Tree) sum(triggers []string) string {
 		h.Write(buf.Bytes())
 	}
 	field("lambdacontainer.source.v1")
-	for _, e := range t.entries {
+	for _, e := range t.entries.all() {
 		h.Write([]byte{byte(e.kind)})
 		field(e.path)
 		if e.kind != Dir {

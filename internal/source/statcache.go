@@ -89,20 +89,21 @@ func (c *statCache) lookup(i int32, st stat) ([32]byte, bool) {
 func (c *statCache) stale() bool { return c.file != "" && c.hits.Load() != int64(len(c.entries)) }
 
 // save writes the digests of entries, atomically. Failing to is only a warning.
-func (c *statCache) save(entries []entry, warn func(string)) {
+func (c *statCache) save(entries entryList, warn func(string)) {
 	if c.file == "" {
 		return
 	}
-	buf := []byte(cacheMagic)
-	buf = appendString(buf, c.root)
-	n := 0
-	for _, e := range entries {
+	n, size := 0, len(cacheMagic)+len(c.root)+2*binary.MaxVarintLen64+len(blake3.Sum256(nil))
+	for _, e := range entries.all() {
 		if e.kind == File || e.kind == Executable {
 			n++
+			size += len(e.path) + 5*binary.MaxVarintLen64 + len(e.digest)
 		}
 	}
+	buf := append(make([]byte, 0, size), cacheMagic...)
+	buf = appendString(buf, c.root)
 	buf = binary.AppendUvarint(buf, uint64(n))
-	for _, e := range entries {
+	for _, e := range entries.all() {
 		if e.kind != File && e.kind != Executable {
 			continue
 		}

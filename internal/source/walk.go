@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"slices"
 	"strings"
@@ -61,7 +62,7 @@ type walker struct {
 	dirs     []string                       // directories read, relative ("" is the root); append-only
 	cache    *statCache
 	cursor   int // the walk's position in cache.entries, which share its order
-	blocks   [][]entry
+	blocks   entryList
 	block    []entry // being filled; never reallocated, so handed-out parts stay put
 	jobs     chan<- *job
 	workers  int
@@ -130,16 +131,35 @@ func (w *walker) run() error {
 }
 
 // entries returns everything listed, in walk order, once the workers are done.
-func (w *walker) entries() []entry {
-	n := 0
-	for _, b := range w.blocks {
-		n += len(b)
+func (w *walker) entries() entryList { return w.blocks }
+
+// entryList holds entries in walk order in the blocks the walker filled,
+// each but the last holding blockSize. Copying them into one slice cost a
+// tenth of a cold hash of many small files.
+type entryList [][]entry
+
+func (l entryList) len() int {
+	if len(l) == 0 {
+		return 0
 	}
-	out := make([]entry, 0, n)
-	for _, b := range w.blocks {
-		out = append(out, b...)
+	return (len(l)-1)*blockSize + len(l[len(l)-1])
+}
+
+func (l entryList) at(i int) *entry { return &l[i/blockSize][i%blockSize] }
+
+// all yields each entry with its index, in walk order.
+func (l entryList) all() iter.Seq2[int, *entry] {
+	return func(yield func(int, *entry) bool) {
+		i := 0
+		for _, b := range l {
+			for j := range b {
+				if !yield(i, &b[j]) {
+					return
+				}
+				i++
+			}
+		}
 	}
-	return out
 }
 
 // add lists an entry, pairs a file with its stat cache entry, and hands out
