@@ -93,7 +93,7 @@ func (c *statCache) save(entries entryList, warn func(string)) {
 	if c.file == "" {
 		return
 	}
-	n, size := 0, len(cacheMagic)+len(c.root)+2*binary.MaxVarintLen64+len(blake3.Sum256(nil))
+	n, size := 0, len(cacheMagic)+len(c.root)+2*binary.MaxVarintLen64+32 // and the checksum
 	for _, e := range entries.all() {
 		if e.kind == File || e.kind == Executable {
 			n++

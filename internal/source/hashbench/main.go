@@ -64,7 +64,7 @@ func run(dir string, runs int, out string) error {
 		}
 		baselineCmd := fmt.Sprintf("find . -type f -print0 | xargs -0 -P %d -n 2500 %s >/dev/null", runtime.NumCPU(), b3sum)
 		baseline := func() (time.Duration, error) { return timed(w.dir, "sh", "-c", baselineCmd) }
-		byDir, err := listFiles(w.dir)
+		byDir, size, err := listFiles(w.dir)
 		if err != nil {
 			return err
 		}
@@ -110,10 +110,6 @@ func run(dir string, runs int, out string) error {
 				w.name, secs(ms)*1e6/float64(w.files), benchdoc.Millis(ms), w.files, runtime.NumCPU(), benchdoc.Millis(time.Duration(float64(ms)/float64(runtime.NumCPU()))), bound, benchdoc.Millis(mw)))
 		}
 		if coldRatio > w.coldMax {
-			size, err := totalSize(w.dir)
-			if err != nil {
-				return err
-			}
 			rate := blake3Rate()
 			floor := time.Duration(float64(size) / rate / float64(runtime.NumCPU()) * float64(time.Second))
 			notes = append(notes, fmt.Sprintf("- %s: the cold target is missed. The BLAKE3 used (zeebo/blake3, whose widest code is AVX2) hashes %.2f GB/s on one core "+
@@ -261,32 +257,22 @@ func blake3Rate() float64 {
 	return float64(len(buf)) / best.Seconds()
 }
 
-// totalSize is the size of every regular file under root.
-func totalSize(root string) (int64, error) {
-	var n int64
+// listFiles returns the context's files by directory, and their total size.
+func listFiles(root string) (map[string][]string, int64, error) {
+	out, size := map[string][]string{}, int64(0)
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			info, ierr := d.Info()
-			if ierr != nil {
-				return ierr
-			}
-			n += info.Size()
+		if err != nil || !d.Type().IsRegular() {
+			return err
 		}
-		return err
-	})
-	return n, err
-}
-
-// listFiles returns the context's files by directory.
-func listFiles(root string) (map[string][]string, error) {
-	out := map[string][]string{}
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			out[filepath.Dir(p)] = append(out[filepath.Dir(p)], d.Name())
+		info, err := d.Info()
+		if err != nil {
+			return err
 		}
-		return err
+		out[filepath.Dir(p)] = append(out[filepath.Dir(p)], d.Name())
+		size += info.Size()
+		return nil
 	})
-	return out, err
+	return out, size, err
 }
 
 // lstatAll stats every file once, through an open directory, on one core.
