@@ -181,7 +181,8 @@ func faultMatrix() []faultCase {
 				http.Post(b.aws.Endpoint()+"/_localaws/registry/expire-tokens", "application/json", nil)
 			}),
 			observe: func(calls map[string]int, logged string) string {
-				if calls["registry:refused-token"] == 0 || !strings.Contains(logged, "the registry refused the ECR token mid-build") {
+				if calls["registry:refused-token"] == 0 || !strings.Contains(logged, "the registry refused the ECR token mid-build") ||
+					!strings.Contains(logged, "401") && !strings.Contains(logged, "Your authorization token has expired") {
 					return fmt.Sprintf("the registry never refused the revoked token with a 401 (%d refusals)", calls["registry:refused-token"])
 				}
 				if calls["ecr:GetAuthorizationToken"] < 2 {
